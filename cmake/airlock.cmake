@@ -29,6 +29,8 @@ function(airlock_library name)
   add_library(${name} STATIC ${ARG_SOURCES})
   airlock_target_defaults(${name})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+  # The CLI links every library; this list is how it finds them.
+  set_property(GLOBAL APPEND PROPERTY AIRLOCK_LIBRARIES ${name})
 endfunction()
 
 # airlock_test(name SOURCES x_test.cpp DEPS lib LABELS unit)

@@ -58,6 +58,24 @@ TEST(CliListProfiles, ManifestFromEnvironmentAndDirectory) {
   EXPECT_NE(none.err.find("NIM_MANIFEST_PATH"), std::string::npos) << none.err;
 }
 
+TEST(CliListProfiles, PinnedProfileByIdOrDescription) {
+  auto by_description = airlock({"list-model-profiles", "-m", example("llama-3.1-8b-instruct.yaml"), "--target", "2xH100",
+                                 "--explain", "--profile", "vllm-bf16-tp2-pp1"});
+  ASSERT_EQ(by_description.exit_code, 0) << by_description.err;
+  EXPECT_NE(by_description.out.find("Selected profile: 0e4f7c83b00185ca371abf6a054a184c42ea0965f5394d8e4da33802d8d24085 (vllm-bf16-tp2-pp1)"),
+            std::string::npos) << by_description.out;
+  auto from_env = airlock({"list-model-profiles", "-m", example("llama-3.1-8b-instruct.yaml"), "--target", "2xH100", "--json"},
+                          {{"NIM_MODEL_PROFILE", "0e4f7c83b00185ca371abf6a054a184c42ea0965f5394d8e4da33802d8d24085"}});
+  ASSERT_EQ(from_env.exit_code, 0) << from_env.err;
+  auto json = nlohmann::json::parse(from_env.out);
+  EXPECT_EQ(json["selected"]["description"], "vllm-bf16-tp2-pp1");
+  EXPECT_EQ(json["selected"]["pinned"], true);
+  auto unknown = airlock({"list-model-profiles", "-m", example("llama-3.1-8b-instruct.yaml"), "--target", "2xH100", "-p", "default"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("unknown profile 'default'"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("(vllm-bf16-tp1-pp1)"), std::string::npos) << "lists the valid ones";
+}
+
 TEST(CliListProfiles, BadManifestsExitTwoWithLocation) {
   testing::TempDir dir;
   struct Case {

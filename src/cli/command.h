@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 
@@ -17,14 +18,30 @@ struct GlobalOptions {
   bool verbose = false;  // debug logging
 };
 
-// A command registers its flags on `app` and returns through `action` the work to run once
-// parsing succeeded. Only one subcommand runs per invocation.
+// A command adds its subcommand and flags to `app` and, from the subcommand's parse callback,
+// stores in `action` the work to run once parsing succeeded. Only one subcommand runs.
 struct CommandContext {
   GlobalOptions& global;
   std::function<Status()>& action;
 };
 
-void add_list_model_profiles_command(CLI::App& app, CommandContext context);
-void add_hardware_command(CLI::App& app, CommandContext context);
+using AddCommand = void (*)(CLI::App& app, CommandContext context);
+
+// Commands register themselves at start-up, one file per command:
+//   AIRLOCK_REGISTER_COMMAND(add_list_model_profiles_command);
+// `order` sorts `airlock --help` (smaller first; ties by name).
+struct CommandRegistration {
+  CommandRegistration(const char* name, int order, AddCommand add);
+};
+
+struct RegisteredCommand {
+  const char* name;
+  int order;
+  AddCommand add;
+};
+std::vector<RegisteredCommand>& command_registry();
+
+#define AIRLOCK_REGISTER_COMMAND(order, function) \
+  static const ::airlock::cli::CommandRegistration airlock_command_##function(#function, order, function)
 
 }  // namespace airlock::cli

@@ -38,4 +38,6 @@ void add_hardware_command(CLI::App& app, CommandContext context) {
   command->callback([options, context] { context.action = [options] { return run_hardware(*options); }; });
 }
 
+AIRLOCK_REGISTER_COMMAND(90, add_hardware_command);
+
 }  // namespace airlock::cli

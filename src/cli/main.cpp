@@ -2,6 +2,7 @@
 // Thin by design: parse flags, call one library function per command, map errors to exit codes.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 
@@ -51,8 +52,11 @@ int run(int argc, char** argv) {
   app.add_flag("-v,--verbose", global.verbose, "Debug logging");
 
   CommandContext context{global, action};
-  add_list_model_profiles_command(app, context);
-  add_hardware_command(app, context);
+  auto commands = command_registry();
+  std::sort(commands.begin(), commands.end(), [](const RegisteredCommand& a, const RegisteredCommand& b) {
+    return a.order != b.order ? a.order < b.order : std::string_view(a.name) < std::string_view(b.name);
+  });
+  for (const RegisteredCommand& command : commands) command.add(app, context);
 
   try {
     app.parse(argc, argv);

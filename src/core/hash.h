@@ -47,4 +47,8 @@ Hasher git_blob_sha1_hasher(std::uint64_t size);
 // Hashes a file by streaming it in large reads.
 Result<std::string> sha256_file_hex(const std::filesystem::path& path);
 
+// HMAC-SHA256 of `data` keyed with `key`, as the raw 32 bytes (request signers chain these:
+// SigV4's signing key, Azure SharedKey).
+std::string hmac_sha256(std::string_view key, std::string_view data);
+
 }  // namespace airlock

@@ -50,6 +50,13 @@ TEST(Hash, FileHashStreams) {
   EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
 }
 
+TEST(Hash, HmacSha256MatchesRfc4231) {
+  // RFC 4231, test case 2.
+  std::string mac = hmac_sha256("Jefe", "what do ya want for nothing?");
+  EXPECT_EQ(to_hex(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(mac.data()), mac.size())),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
 TEST(Hex, RoundTripAndErrors) {
   std::vector<std::uint8_t> bytes = {0x00, 0xab, 0xff, 0x10};
   EXPECT_EQ(to_hex(bytes), "00abff10");

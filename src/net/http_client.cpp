@@ -29,7 +29,9 @@
 
 namespace airlock::net {
 
-std::string default_user_agent() { return "airlock/" + std::string(kVersion); }
+std::string default_user_agent() {
+  return "airlock/" + std::string(kVersion);
+}
 
 namespace internal {
 namespace {
@@ -250,11 +252,11 @@ struct Transfer {
   std::string reason;
   HttpHeaders response_headers;
   std::string body_buffer;
-  std::uint64_t delivered = 0;    // body bytes given to the sink or buffered
-  std::uint64_t range_base = 0;   // offset in the resource of the first body byte
+  std::uint64_t delivered = 0;   // body bytes given to the sink or buffered
+  std::uint64_t range_base = 0;  // offset in the resource of the first body byte
   std::optional<std::uint64_t> range_last;
   std::optional<std::uint64_t> total_size;
-  std::string validator;          // for If-Range: a strong ETag, else Last-Modified
+  std::string validator;  // for If-Range: a strong ETag, else Last-Modified
   bool resumable = false;
 
   // The attempt in flight.
@@ -436,8 +438,7 @@ size_t write_callback(char* data, size_t size, size_t count, void* user) {
   switch (t.mode) {
     case BodyMode::kSink:
       if (t.sink.on_data) {
-        Status accepted =
-            guarded("HttpSink::on_data", [&] { return t.sink.on_data(std::string_view(data, length)); });
+        Status accepted = guarded("HttpSink::on_data", [&] { return t.sink.on_data(std::string_view(data, length)); });
         if (!accepted.ok()) {
           t.abort_error = std::move(accepted).error();
           return 0;  // anything but `length` makes curl abort the transfer
@@ -483,8 +484,8 @@ size_t read_callback(char* buffer, size_t size, size_t count, void* user) {
     return CURL_READFUNC_ABORT;
   }
   if (*got == 0 || *got > want) {
-    t.abort_error = io_error(fmt::format("{}: the upload body source ended at byte {} of {}", t.where(),
-                                         t.upload_offset, total));
+    t.abort_error =
+        io_error(fmt::format("{}: the upload body source ended at byte {} of {}", t.where(), t.upload_offset, total));
     return CURL_READFUNC_ABORT;
   }
   t.upload_offset += *got;
@@ -726,7 +727,10 @@ class EventLoop {
       Status signed_ok = guarded("RequestSigner", [&] { return t.signer(out); });
       if (!signed_ok.ok()) return std::move(signed_ok).error();
     }
-    for (const auto& [name, value] : out.headers) {
+    for (const auto& entry : out.headers) {
+      // Named references, not a structured binding: older clang cannot capture those in lambdas.
+      const std::string& name = entry.first;
+      const std::string& value = entry.second;
       if (name.find_first_of("\r\n:") != std::string::npos || value.find_first_of("\r\n") != std::string::npos) {
         return invalid_argument(fmt::format("{}: header {} contains a line break or colon", t.where(), redact(name)));
       }
@@ -744,7 +748,7 @@ class EventLoop {
     if (t.deadline && Clock::now() >= *t.deadline) {
       release_slot(t);
       finish(t, Error(ErrorCode::kTimeout, fmt::format("{}: gave up after the total timeout of {} ms{}", t.where(),
-                                                        t.total_timeout.count(), attempts_suffix(t.attempts()))));
+                                                       t.total_timeout.count(), attempts_suffix(t.attempts()))));
       return;
     }
     auto prepared = prepare(t);
@@ -804,8 +808,9 @@ class EventLoop {
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION,
-                     options.http2 ? static_cast<long>(CURL_HTTP_VERSION_2TLS) : static_cast<long>(CURL_HTTP_VERSION_1_1));
+    curl_easy_setopt(
+        easy, CURLOPT_HTTP_VERSION,
+        options.http2 ? static_cast<long>(CURL_HTTP_VERSION_2TLS) : static_cast<long>(CURL_HTTP_VERSION_1_1));
     // No CURLOPT_ACCEPT_ENCODING: decoded bytes would not match Content-Length or Range offsets.
     // No CURLOPT_PROXY: curl's own reading of HTTPS_PROXY / NO_PROXY applies.
     if (options.insecure) {
@@ -851,7 +856,14 @@ class EventLoop {
     bool ok = true;
     for (const auto& [name, value] : out.headers) {
       // "Name;" is how curl is told to send a header with an empty value.
-      ok = ok && append(value.empty() ? name + ";" : name + ": " + value);
+      std::string line = name;
+      if (value.empty()) {
+        line += ';';
+      } else {
+        line += ": ";
+        line += value;
+      }
+      ok = ok && append(line);
     }
     // Waiting for "100 Continue" costs a round trip, or a second with servers that never send it.
     if (!out.headers.contains("Expect")) ok = ok && append("Expect:");
@@ -926,8 +938,8 @@ class EventLoop {
     }
     const int status = t.attempt_status;
     std::optional<std::uint64_t> expected_length;
-    if (code == CURLE_OK && t.headers_done && t.mode != BodyMode::kErrorBody && t.method != "HEAD" &&
-        status != 204 && status != 304) {
+    if (code == CURLE_OK && t.headers_done && t.mode != BodyMode::kErrorBody && t.method != "HEAD" && status != 204 &&
+        status != 304) {
       expected_length = content_length(t.attempt_headers);
     }
     const bool truncated = expected_length && *expected_length != t.attempt_bytes;
@@ -1020,7 +1032,8 @@ class EventLoop {
         return;
       }
     }
-    finish(t, Error(error_code, fmt::format("{}: {}{}{}", t.where(), what, attempts_suffix(t.attempts()), deadline_note)));
+    finish(t,
+           Error(error_code, fmt::format("{}: {}{}{}", t.where(), what, attempts_suffix(t.attempts()), deadline_note)));
   }
 
   Status follow_redirect(Transfer& t, const std::string& location) {
@@ -1114,8 +1127,8 @@ class EventLoop {
 
   // Loop thread only.
   std::unordered_map<Transfer*, std::unique_ptr<Transfer>> owned_;
-  std::deque<Transfer*> ready_;                            // waiting for a slot
-  std::multimap<Clock::time_point, Transfer*> timers_;     // waiting out a backoff
+  std::deque<Transfer*> ready_;                         // waiting for a slot
+  std::multimap<Clock::time_point, Transfer*> timers_;  // waiting out a backoff
   std::mt19937_64 rng_;
 };
 
@@ -1183,15 +1196,17 @@ Result<std::unique_ptr<HttpClient>> HttpClient::create(HttpClientOptions options
   return std::unique_ptr<HttpClient>(new HttpClient(std::move(impl)));
 }
 
-const HttpClientOptions& HttpClient::options() const { return impl_->state->options; }
+const HttpClientOptions& HttpClient::options() const {
+  return impl_->state->options;
+}
 
 void HttpClient::submit(HttpRequest request, HttpSink sink, Completion done) {
   const HttpClientOptions& opts = impl_->state->options;
   std::string scheme = url_scheme(request.url);
   if (scheme != "http" && scheme != "https") {
     if (done) {
-      done(invalid_argument(fmt::format("{} {}: only http:// and https:// URLs can be sent", request.method,
-                                        display_url(request.url))));
+      done(invalid_argument(
+          fmt::format("{} {}: only http:// and https:// URLs can be sent", request.method, display_url(request.url))));
     }
     return;
   }
@@ -1246,7 +1261,9 @@ std::future<Result<HttpResponse>> HttpClient::submit(HttpRequest request, HttpSi
   return future;
 }
 
-Result<HttpResponse> HttpClient::send(HttpRequest request) { return send(std::move(request), HttpSink{}); }
+Result<HttpResponse> HttpClient::send(HttpRequest request) {
+  return send(std::move(request), HttpSink{});
+}
 
 Result<HttpResponse> HttpClient::send(HttpRequest request, HttpSink sink) {
   if (internal::t_on_loop_thread) {

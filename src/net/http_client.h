@@ -58,7 +58,7 @@ struct HttpClientOptions {
   // Offer HTTP/2 to TLS servers (ALPN). Off: HTTP/1.1 only, one connection per transfer.
   bool http2 = true;
   // How much of a non-2xx body is kept for error messages.
-  std::size_t max_error_body = 64 * 1024;
+  std::size_t max_error_body = std::size_t{64} * 1024;
 };
 
 class HttpClient {

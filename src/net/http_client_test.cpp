@@ -1,5 +1,6 @@
 #include "net/http_client.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -7,7 +8,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fcntl.h>
 #include <future>
 #include <set>
 #include <string>
@@ -94,7 +94,8 @@ HttpClientOptions fast_options() {
 class TestServer {
  public:
   void start(int peer_port = 0, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {"python3", (airlock::testing::project_root() / "tests/servers/http_test_server.py").string()};
+    std::vector<std::string> argv = {"python3",
+                                     (airlock::testing::project_root() / "tests/servers/http_test_server.py").string()};
     if (peer_port != 0) {
       argv.push_back("--peer-port");
       argv.push_back(std::to_string(peer_port));
@@ -278,9 +279,10 @@ TEST(HttpResponseTest, ErrorMessageHasStatusAttemptsAndARedactedExcerpt) {
   response.method = "PUT";
   response.url = "https://bucket.example/key?X-Amz-Signature=0123456789abcdef&X-Amz-Credential=AKIAEXAMPLE";
   response.attempts = 5;
-  response.body = "<Error>\n  <Code>SlowDown</Code>\n  <Message>Reduce your rate</Message>\n"
-                  "  <Auth>Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig</Auth></Error>" +
-                  std::string(2000, 'x');
+  response.body =
+      "<Error>\n  <Code>SlowDown</Code>\n  <Message>Reduce your rate</Message>\n"
+      "  <Auth>Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig</Auth></Error>" +
+      std::string(2000, 'x');
   Error error = http_error(response);
   EXPECT_EQ(error.code(), ErrorCode::kUnavailable);
   const std::string& message = error.message();
@@ -391,6 +393,7 @@ TEST_F(HttpClientTest, SendAllRunsInParallelOverFewReusedConnections) {
   options.max_transfers_per_host = 4;
   auto client = make_client(options);
   std::vector<HttpRequest> requests;
+  requests.reserve(50);
   for (int i = 0; i < 50; ++i) requests.push_back(HttpRequest::get(url("/echo?i=" + std::to_string(i))));
   auto results = client->send_all(std::move(requests));
   ASSERT_EQ(results.size(), 50u);
@@ -411,7 +414,9 @@ TEST_F(HttpClientTest, TwoEventLoopsShareTheirConnections) {
   options.max_transfers_per_host = 3;
   auto client = make_client(options);
   std::vector<HttpRequest> requests;
-  for (int i = 0; i < 60; ++i) requests.push_back(HttpRequest::get(url("/bytes/20000?seed=" + std::to_string(i % 5 + 1))));
+  requests.reserve(60);
+  for (int i = 0; i < 60; ++i)
+    requests.push_back(HttpRequest::get(url("/bytes/20000?seed=" + std::to_string(i % 5 + 1))));
   auto results = client->send_all(std::move(requests));
   std::set<std::string> connections;
   for (int i = 0; i < 60; ++i) {
@@ -426,7 +431,7 @@ TEST_F(HttpClientTest, TwoEventLoopsShareTheirConnections) {
 TEST_F(HttpClientTest, SubmitCompletesOnACallbackThatMaySubmitMore) {
   auto client = make_client();
   std::promise<std::string> chained;
-  client->submit(HttpRequest::get(url("/echo?step=1")), {}, [&](Result<HttpResponse> first) {
+  client->submit(HttpRequest::get(url("/echo?step=1")), {}, [&](const Result<HttpResponse>& first) {
     if (!first.ok()) {
       chained.set_value("first failed: " + first.error().message());
       return;
@@ -437,7 +442,7 @@ TEST_F(HttpClientTest, SubmitCompletesOnACallbackThatMaySubmitMore) {
       chained.set_value("send() from a callback was not refused");
       return;
     }
-    client->submit(HttpRequest::get(url("/echo?step=2")), {}, [&](Result<HttpResponse> second) {
+    client->submit(HttpRequest::get(url("/echo?step=2")), {}, [&](const Result<HttpResponse>& second) {
       chained.set_value(second.ok() ? parse_body(*second)["query"].get<std::string>() : second.error().message());
     });
   });
@@ -534,9 +539,9 @@ TEST_F(HttpClientTest, ClientErrorsAreNotRetriedAndMapToCodes) {
     ErrorCode code;
     std::string excerpt;
   };
-  for (const Case& c : {Case{401, ErrorCode::kUnauthenticated, "lacks valid credentials"},
-                        Case{403, ErrorCode::kPermissionDenied, "is denied"},
-                        Case{404, ErrorCode::kNotFound, "does not exist"}}) {
+  for (const Case& c :
+       {Case{401, ErrorCode::kUnauthenticated, "lacks valid credentials"},
+        Case{403, ErrorCode::kPermissionDenied, "is denied"}, Case{404, ErrorCode::kNotFound, "does not exist"}}) {
     auto response = client->send(HttpRequest::get(url("/status/" + std::to_string(c.status) + "?key=s")));
     ASSERT_TRUE(response.ok()) << response.error().message();
     EXPECT_EQ(response->status, c.status);
@@ -579,7 +584,8 @@ TEST_F(HttpClientTest, ConnectionRefusedIsANetworkErrorAfterRetries) {
   options.max_retries = 2;
   auto client = make_client(options);
   int port = airlock::testing::free_port();
-  auto response = client->send(HttpRequest::get("http://127.0.0.1:" + std::to_string(port) + "/x?sig=0123456789abcdef"));
+  auto response =
+      client->send(HttpRequest::get("http://127.0.0.1:" + std::to_string(port) + "/x?sig=0123456789abcdef"));
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.error().code(), ErrorCode::kNetwork);
   EXPECT_NE(response.error().message().find("(after 3 attempts)"), std::string::npos) << response.error().message();
@@ -674,6 +680,19 @@ TEST_F(HttpClientTest, RefusesAResumeWhenTheObjectChanged) {
   EXPECT_EQ(header_in(last_headers(*client, "changed"), "If-Range"), "\"bytes-1000000-1-v1\"");
 }
 
+TEST_F(HttpClientTest, RefusesAResumeFromTheWrongOffset) {
+  auto client = make_client();
+  CheckingSink check;
+  auto response =
+      client->send(HttpRequest::get(url("/bytes/1000000?key=shift&drop_after=200000&range_shift=100")), check.sink());
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().code(), ErrorCode::kNetwork);
+  EXPECT_NE(response.error().message().find("the server sent bytes from 199900 instead of 200000"), std::string::npos)
+      << response.error().message();
+  EXPECT_EQ(check.received, 200000u);
+  EXPECT_FALSE(check.mismatch);
+}
+
 TEST_F(HttpClientTest, ResumeCanBeTurnedOff) {
   auto client = make_client();
   HttpRequest request = HttpRequest::get(url("/bytes/1000000?key=noresume&drop_after=1000"));
@@ -714,8 +733,8 @@ TEST_F(HttpClientTest, CrossOriginRedirectDropsCredentials) {
   TestServer peered;
   ASSERT_NO_FATAL_FAILURE(peered.start(other.port()));
   auto client = make_client();
-  for (const std::string& start : {url("/redirect?status=307&to=" + other.url("/echo")),
-                                   peered.url("/redirect?status=302&peer_path=/echo")}) {
+  for (const std::string& start :
+       {url("/redirect?status=307&to=" + other.url("/echo")), peered.url("/redirect?status=302&peer_path=/echo")}) {
     HttpRequest request = HttpRequest::get(start);
     request.headers.add("Authorization", "Bearer cross-origin-secret-999");
     request.headers.add("x-amz-security-token", "session-token-456789");
@@ -913,7 +932,8 @@ TEST_F(HttpClientTest, SignerRunsBeforeEveryAttemptButNeverOffOrigin) {
   std::atomic<int> calls{0};
   auto signer = [&](OutgoingRequest& out) -> Status {
     int n = ++calls;
-    out.headers.set("Authorization", "Signed attempt-" + std::to_string(n) + " range=" + out.headers.get("Range").value_or("-"));
+    out.headers.set("Authorization",
+                    "Signed attempt-" + std::to_string(n) + " range=" + out.headers.get("Range").value_or("-"));
     return ok_status();
   };
 
@@ -942,7 +962,9 @@ TEST_F(HttpClientTest, SignerRunsBeforeEveryAttemptButNeverOffOrigin) {
   EXPECT_FALSE(echoed_has_header(parse_body(*response), "Authorization"));
 
   HttpRequest refused = HttpRequest::get(url("/echo"));
-  refused.signer = [](OutgoingRequest&) -> Status { return Error(ErrorCode::kUnauthenticated, "no credentials for s3"); };
+  refused.signer = [](OutgoingRequest&) -> Status {
+    return Error(ErrorCode::kUnauthenticated, "no credentials for s3");
+  };
   response = client->send(refused);
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.error().code(), ErrorCode::kUnauthenticated);
@@ -953,7 +975,7 @@ TEST_F(HttpClientTest, SignerRunsBeforeEveryAttemptButNeverOffOrigin) {
 class CapturedStderr {
  public:
   explicit CapturedStderr(std::string path) : path_(std::move(path)) {
-    std::fflush(stderr);
+    (void)std::fflush(stderr);
     saved_ = ::dup(2);
     int fd = ::open(path_.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
     ::dup2(fd, 2);
@@ -968,7 +990,7 @@ class CapturedStderr {
  private:
   void restore() {
     if (saved_ < 0) return;
-    std::fflush(stderr);
+    (void)std::fflush(stderr);
     ::dup2(saved_, 2);
     ::close(saved_);
     saved_ = -1;
@@ -989,8 +1011,9 @@ TEST_F(HttpClientTest, SecretsNeverReachErrorsOrLogs) {
     options.max_retries = 1;
     auto client = make_client(options);
     auto with_secrets = [&](const std::string& path) {
-      HttpRequest request = HttpRequest::get(url(path + (path.find('?') == std::string::npos ? "?" : "&") +
-                                                 "X-Amz-Signature=" + signature + "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE"));
+      HttpRequest request =
+          HttpRequest::get(url(path + (path.find('?') == std::string::npos ? "?" : "&") +
+                               "X-Amz-Signature=" + signature + "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE"));
       request.headers.add("Authorization", "Bearer " + token);
       return request;
     };
@@ -1061,8 +1084,8 @@ TEST(HttpClientTlsTest, VerifiesCertificatesAgainstTheConfiguredTrust) {
   const std::string ca = (dir / "ca.pem").string();
   TestServer server;
   ASSERT_NO_FATAL_FAILURE(server.start(0, {"--tls", "--write-ca", ca}));
-  ScopedEnv clean({{"SSL_CERT_FILE", nullptr}, {"SSL_CERT_DIR", nullptr}, {"https_proxy", nullptr},
-                   {"HTTPS_PROXY", nullptr}});
+  ScopedEnv clean(
+      {{"SSL_CERT_FILE", nullptr}, {"SSL_CERT_DIR", nullptr}, {"https_proxy", nullptr}, {"HTTPS_PROXY", nullptr}});
 
   // Default trust (the system's) does not include the test CA: refused, and not retried.
   {

@@ -5,7 +5,9 @@
 namespace airlock::net {
 namespace {
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 }  // namespace
 
@@ -17,7 +19,9 @@ bool header_name_equals(std::string_view a, std::string_view b) {
   return true;
 }
 
-void HttpHeaders::add(std::string name, std::string value) { entries_.emplace_back(std::move(name), std::move(value)); }
+void HttpHeaders::add(std::string name, std::string value) {
+  entries_.emplace_back(std::move(name), std::move(value));
+}
 
 void HttpHeaders::set(std::string_view name, std::string value) {
   remove(name);

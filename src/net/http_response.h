@@ -15,14 +15,14 @@ namespace airlock::net {
 
 struct HttpResponse {
   int status = 0;
-  std::string reason;      // "Not Found"; the standard phrase when the server sent none (HTTP/2)
-  HttpHeaders headers;     // of the final response (after redirects)
+  std::string reason;   // "Not Found"; the standard phrase when the server sent none (HTTP/2)
+  HttpHeaders headers;  // of the final response (after redirects)
   // The body when no sink was given. With a sink, only a non-2xx body lands here (the sink
   // never sees error documents), cut to HttpClientOptions::max_error_body bytes.
   std::string body;
-  std::string method;      // of the final request (a 303 turns POST into GET)
-  std::string url;         // the effective URL after redirects; may hold a presigned query
-  int attempts = 0;        // 1 + retries + resumes
+  std::string method;  // of the final request (a 303 turns POST into GET)
+  std::string url;     // the effective URL after redirects; may hold a presigned query
+  int attempts = 0;    // 1 + retries + resumes
   int redirects = 0;
   int resumes = 0;
   std::uint64_t body_bytes = 0;  // body bytes delivered (to the sink or into `body`)

@@ -11,7 +11,9 @@ Endpoints (query parameters in brackets):
                   [seed] pattern seed; [key] names a fault counter; [drop_after=K] send only K
                   body bytes of each of the first [drop_times=1] responses for the key, then
                   close ([drop_mode=fin|rst]); [ignore_range=1] answer 200 to ranged requests
-                  after the first request of the key; [etag_changes=1] a new ETag per request;
+                  after the first request of the key; [range_shift=K] start ranged answers
+                  after the first request K bytes early (a wrong Content-Range, honestly labelled);
+                  [etag_changes=1] a new ETag per request;
                   [no_length=1] chunked instead of Content-Length; [no_etag=1].
   /echo           any method: JSON with method, path, query, headers, body_length,
                   body_sha256 and the body itself when short.
@@ -273,6 +275,8 @@ class Handler(BaseHTTPRequestHandler):
                 first = int(a)
                 if b != "":
                     last = min(int(b), size - 1)
+            if params.get("range_shift") and count > 1:
+                first = max(first - int(params["range_shift"]), 0)
             if first >= size or first > last:
                 return self.send_json(416, {"error": "range not satisfiable"},
                                       [("Content-Range", "bytes */%d" % size)])
