@@ -12,6 +12,7 @@
 
 #include "core/json.h"
 #include "core/redact.h"
+#include "core/strings.h"
 
 namespace airlock::log {
 namespace {
@@ -29,12 +30,6 @@ std::string_view level_name(Level level) {
     case Level::kOff: return "off";
   }
   return "info";
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 std::string utc_timestamp() {
@@ -60,7 +55,7 @@ Format format() { return g_format.load(); }
 bool enabled(Level level) { return level >= g_level.load() && level != Level::kOff; }
 
 Result<Level> parse_level(std::string_view text) {
-  std::string name = lower(text);
+  std::string name = to_lower(text);
   if (name == "debug" || name == "trace") return Level::kDebug;
   if (name == "info") return Level::kInfo;
   if (name == "warn" || name == "warning") return Level::kWarn;
@@ -70,7 +65,7 @@ Result<Level> parse_level(std::string_view text) {
 }
 
 Result<Format> parse_format(std::string_view text) {
-  std::string name = lower(text);
+  std::string name = to_lower(text);
   if (name == "text") return Format::kText;
   if (name == "json") return Format::kJson;
   return invalid_argument(fmt::format("unknown log format '{}': use text or json", text));

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/strings.h"
+
 namespace airlock {
 namespace {
 
@@ -21,13 +23,6 @@ std::mutex& secrets_mutex() {
 std::vector<std::string>& secrets() {
   static std::vector<std::string> values;
   return values;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 bool istarts_with(std::string_view text, std::size_t at, std::string_view prefix) {

@@ -4,17 +4,13 @@
 
 #include <cctype>
 
+#include "core/strings.h"
+
 namespace airlock {
 namespace {
 
 bool is_unreserved(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 bool valid_scheme(std::string_view scheme) {
@@ -97,7 +93,7 @@ std::optional<std::string> Uri::query_param(std::string_view key) const {
 }
 
 std::string Uri::origin() const {
-  std::string out = scheme + "://" + lower(host);
+  std::string out = scheme + "://" + to_lower(host);
   if (port) out += ":" + std::to_string(*port);
   return out;
 }
@@ -142,7 +138,7 @@ Result<Uri> parse_uri(std::string_view text) {
     uri.scheme = "file";
     return uri;
   }
-  uri.scheme = lower(text.substr(0, sep));
+  uri.scheme = to_lower(text.substr(0, sep));
   std::string_view rest = text.substr(sep + 3);
   auto fragment_at = rest.find('#');
   if (fragment_at != std::string_view::npos) {
@@ -199,7 +195,7 @@ Result<std::string> percent_decode(std::string_view text) {
         !std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
       return invalid_argument(fmt::format("bad percent-escape at offset {} in '{}'", i, text));
     }
-    auto hex = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10); };
+    auto hex = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(static_cast<unsigned char>(c)) - 'a' + 10); };
     out += static_cast<char>(hex(text[i + 1]) << 4 | hex(text[i + 2]));
     i += 2;
   }

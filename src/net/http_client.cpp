@@ -23,6 +23,7 @@
 #include "core/env.h"
 #include "core/log.h"
 #include "core/redact.h"
+#include "core/strings.h"
 #include "core/version.h"
 #include "net/http_url.h"
 #include "net/retry_policy.h"
@@ -50,23 +51,6 @@ CURLcode init_curl_once() {
   static CURLcode result = CURLE_OK;
   std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
   return result;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
-std::optional<std::uint64_t> parse_u64(std::string_view text) {
-  text = trim(text);
-  if (text.empty()) return std::nullopt;
-  std::uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
 }
 
 std::optional<std::uint64_t> content_length(const HttpHeaders& headers) {

@@ -12,6 +12,7 @@
 #include "core/hash.h"
 #include "core/hex.h"
 #include "core/paths.h"
+#include "core/strings.h"
 #include "core/uri.h"
 #include "profiles/yaml_document.h"
 
@@ -355,10 +356,7 @@ std::optional<std::string> Profile::tag(std::string_view key) const {
 
 bool Profile::tag_is_true(std::string_view key) const {
   auto value = tag(key);
-  if (!value) return false;
-  std::string lower = *value;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower == "true";
+  return value && iequals(*value, "true");
 }
 
 const Profile* Manifest::find_by_id(std::string_view id) const {

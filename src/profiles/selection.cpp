@@ -9,16 +9,10 @@
 #include <regex>
 #include <tuple>
 
+#include "core/strings.h"
+
 namespace airlock::profiles {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) { return lower(a) == lower(b); }
 
 std::optional<int> parse_count(const std::string& text) {
   int value = 0;
@@ -48,13 +42,13 @@ std::vector<std::string> split_features(const std::string& text) {
   std::string current;
   for (char c : text) {
     if (c == ',' || c == ' ' || c == '+') {
-      if (!current.empty()) out.push_back(lower(current));
+      if (!current.empty()) out.push_back(to_lower(current));
       current.clear();
     } else {
       current += c;
     }
   }
-  if (!current.empty()) out.push_back(lower(current));
+  if (!current.empty()) out.push_back(to_lower(current));
   return out;
 }
 
@@ -127,7 +121,7 @@ GpuRequirement gpu_requirement(const Profile& p) {
 }
 
 int engine_rank(const std::string& engine) {
-  std::string e = lower(engine);
+  std::string e = to_lower(engine);
   if (e == "tensorrt_llm" || e == "tensorrt") return 4;
   if (e == "vllm") return 3;
   if (e == "sglang") return 2;
@@ -137,7 +131,7 @@ int engine_rank(const std::string& engine) {
 int precision_rank(const std::optional<std::string>& precision) {
   if (!precision) return 0;
   constexpr std::string_view kOrder[] = {"mxfp4", "fp8", "int8", "fp16", "bf16", "int8wo", "nvfp4", "int4_awq"};
-  std::string p = lower(*precision);
+  std::string p = to_lower(*precision);
   for (std::size_t i = 0; i < std::size(kOrder); ++i) {
     if (p == kOrder[i]) return static_cast<int>(std::size(kOrder) - i) + 1;
   }
@@ -257,22 +251,22 @@ std::string_view section_name(Section section) {
 
 std::string describe_profile(const Profile& p) {
   std::vector<std::string> parts;
-  if (std::string engine = engine_of(p); !engine.empty()) parts.push_back(lower(engine));
+  if (std::string engine = engine_of(p); !engine.empty()) parts.push_back(to_lower(engine));
   if (p.tag_is_true("trtllm_buildable")) {
     parts.emplace_back("trtllm_buildable");
   } else if (auto gpu = p.tag("gpu")) {
-    parts.push_back(lower(*gpu));
+    parts.push_back(to_lower(*gpu));
   } else if (auto key = p.tag("key")) {
     std::string product = key_product(*key);
     if (product.rfind("NVIDIA-", 0) == 0) product = product.substr(7);
-    if (!product.empty()) parts.push_back(lower(product));
+    if (!product.empty()) parts.push_back(to_lower(product));
   } else if (auto device = p.tag("device")) {
-    parts.push_back(lower(*device));  // airlock's own profiles: "cpu" or "gpu"
+    parts.push_back(to_lower(*device));  // airlock's own profiles: "cpu" or "gpu"
   }
-  if (auto precision = p.tag("precision")) parts.push_back(lower(*precision));
+  if (auto precision = p.tag("precision")) parts.push_back(to_lower(*precision));
   if (auto tp = p.tag("tp")) parts.push_back("tp" + *tp);
   if (auto pp = p.tag("pp")) parts.push_back("pp" + *pp);
-  if (auto qos = p.tag("profile")) parts.push_back(lower(*qos));
+  if (auto qos = p.tag("profile")) parts.push_back(to_lower(*qos));
   if (p.tag_is_true("feat_lora")) parts.emplace_back("lora");
   if (parts.empty()) return p.id;
   std::string out;
