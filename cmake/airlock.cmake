@@ -51,6 +51,9 @@ function(airlock_test name)
   endif()
   gtest_discover_tests(${name}
     DISCOVERY_MODE PRE_TEST
+    # One variable per property: gtest_discover_tests flattens list values, which would turn the
+    # second entry of an ENVIRONMENT list into a property name (and drop AIRLOCK_BINARY).
     PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
-    ENVIRONMENT "AIRLOCK_PROJECT_ROOT=${AIRLOCK_PROJECT_ROOT};AIRLOCK_BINARY=$<TARGET_FILE:airlock>")
+    ENVIRONMENT "AIRLOCK_PROJECT_ROOT=${AIRLOCK_PROJECT_ROOT}"
+    ENVIRONMENT_MODIFICATION "AIRLOCK_BINARY=set:$<TARGET_FILE:airlock>")
 endfunction()

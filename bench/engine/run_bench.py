@@ -1,0 +1,223 @@
+#!/usr/bin/python3
+"""Engine benchmark: airlock (engine_bench) against PyTorch (Debian python3-torch) on the same
+random models of real shapes, in the same run, alternating the two, 2 threads each.
+
+  /usr/bin/python3 bench/engine/run_bench.py --bench build/release/bench/engine/engine_bench
+
+Shapes: MiniLM-L6 (6 x 384), BERT-base (12 x 768), BERT-large (24 x 1024). Throughput at
+batch 32 x 128 tokens, latency at 1 x 16 and 1 x 128; fp32, and bf16 against PyTorch's bf16
+autocast. The fp32 GEMM peak (oneDNN, 4096 x 4096 x 1024) is measured before and after; a run
+whose peak reads low had a busy machine and should be discarded. Prints a Markdown table."""
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', '..', 'tests', 'engine'))
+from reference_models import encoder_forward, save_safetensors  # noqa: E402
+
+SHAPES = {
+    'minilm': dict(name='MiniLM-L6', L=6, d=384, h=12, ff=1536),
+    'base': dict(name='BERT-base', L=12, d=768, h=12, ff=3072),
+    'large': dict(name='BERT-large', L=24, d=1024, h=16, ff=4096),
+}
+VOCAB = 30522
+
+
+def gflop_per_sequence(shape, seq):
+    """Linear layers 2 * (4 d^2 + 2 d ff) per token, attention 4 * S * d per token, per layer."""
+    L, d, ff = shape['L'], shape['d'], shape['ff']
+    return L * seq * (2 * (4 * d * d + 2 * d * ff) + 4 * seq * d) / 1e9
+
+
+def make_model(work, key):
+    shape = SHAPES[key]
+    model_dir = os.path.join(work, key)
+    cfg = {'architectures': ['BertModel'], 'model_type': 'bert', 'vocab_size': VOCAB, 'hidden_size': shape['d'],
+           'num_hidden_layers': shape['L'], 'num_attention_heads': shape['h'], 'intermediate_size': shape['ff'],
+           'hidden_act': 'gelu', 'max_position_embeddings': 512, 'type_vocab_size': 2, 'layer_norm_eps': 1e-12,
+           'pad_token_id': 0, 'position_embedding_type': 'absolute'}
+    gen = torch.Generator().manual_seed(7)
+    d, ff = shape['d'], shape['ff']
+    W = {'embeddings.word_embeddings.weight': torch.randn(VOCAB, d, generator=gen) * 0.02,
+         'embeddings.position_embeddings.weight': torch.randn(512, d, generator=gen) * 0.02,
+         'embeddings.token_type_embeddings.weight': torch.randn(2, d, generator=gen) * 0.02,
+         'embeddings.LayerNorm.weight': torch.ones(d), 'embeddings.LayerNorm.bias': torch.zeros(d)}
+    for i in range(shape['L']):
+        p = f'encoder.layer.{i}.'
+        for name, (o, n) in {'attention.self.query': (d, d), 'attention.self.key': (d, d), 'attention.self.value': (d, d),
+                             'attention.output.dense': (d, d), 'intermediate.dense': (ff, d), 'output.dense': (d, ff)}.items():
+            W[p + name + '.weight'] = torch.randn(o, n, generator=gen) * 0.02
+            W[p + name + '.bias'] = torch.zeros(o)
+        for name in ['attention.output.LayerNorm', 'output.LayerNorm']:
+            W[p + name + '.weight'] = torch.ones(d)
+            W[p + name + '.bias'] = torch.zeros(d)
+    if not os.path.exists(os.path.join(model_dir, 'model.safetensors')):
+        os.makedirs(model_dir, exist_ok=True)
+        save_safetensors(os.path.join(model_dir, 'model.safetensors'), W)
+        with open(os.path.join(model_dir, 'config.json'), 'w') as f:
+            json.dump(cfg, f)
+        # A WordPiece vocabulary where "w<n>" is one token, so that texts of N words are N + 2 tokens.
+        vocab = {'[PAD]': 0}
+        vocab.update({f'[unused{i}]': i + 1 for i in range(99)})
+        vocab.update({'[UNK]': 100, '[CLS]': 101, '[SEP]': 102, '[MASK]': 103})
+        for i in range(len(vocab), VOCAB):
+            vocab[f'w{i}'] = i
+        special = [{'id': vocab[t], 'content': t, 'single_word': False, 'lstrip': False, 'rstrip': False,
+                    'normalized': False, 'special': True} for t in ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']]
+        tok = {'version': '1.0', 'truncation': None, 'padding': None, 'added_tokens': special,
+               'normalizer': {'type': 'BertNormalizer', 'clean_text': True, 'handle_chinese_chars': True,
+                              'strip_accents': None, 'lowercase': True},
+               'pre_tokenizer': {'type': 'BertPreTokenizer'},
+               'post_processor': {'type': 'BertProcessing', 'sep': ['[SEP]', 102], 'cls': ['[CLS]', 101]},
+               'decoder': None, 'model': {'type': 'WordPiece', 'unk_token': '[UNK]', 'continuing_subword_prefix': '##',
+                                          'max_input_chars_per_word': 100, 'vocab': vocab}}
+        with open(os.path.join(model_dir, 'tokenizer.json'), 'w') as f:
+            json.dump(tok, f)
+    return model_dir, cfg, W
+
+
+class Airlock:
+    def __init__(self, bench, model_dir, precision='fp32', gemm='onednn', threads=2):
+        args = [bench, '--threads', str(threads), '--precision', precision, '--gemm', gemm]
+        if model_dir:
+            args += ['--model', model_dir]
+        self.p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert json.loads(self.p.stdout.readline())['ready']
+
+    def run(self, command):
+        self.p.stdin.write(command + '\n')
+        self.p.stdin.flush()
+        line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError(f'engine_bench died on: {command}')
+        return json.loads(line)['median_s']
+
+    def close(self):
+        self.p.stdin.write('quit\n')
+        self.p.stdin.flush()
+        self.p.wait()
+
+
+def torch_time(cfg, W, batch, seq, reps, bf16=False):
+    ids = torch.randint(1000, 20000, (batch, seq))
+    mask = torch.ones(batch, seq, dtype=torch.long)
+    types = torch.zeros(batch, seq, dtype=torch.long)
+
+    def once():
+        with torch.inference_mode():
+            if bf16:
+                with torch.autocast('cpu', dtype=torch.bfloat16):
+                    encoder_forward(W, cfg, ids, mask, types, False)
+            else:
+                encoder_forward(W, cfg, ids, mask, types, False)
+    once()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        once()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def torch_gemm_peak():
+    a, b = torch.randn(4096, 1024), torch.randn(1024, 4096)
+    torch.matmul(a, b)
+    t0 = time.perf_counter()
+    for _ in range(5):
+        torch.matmul(a, b)
+    return 2 * 4096 * 4096 * 1024 * 5 / (time.perf_counter() - t0) / 1e9
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--bench', required=True, help='path to the engine_bench binary (release build)')
+    parser.add_argument('--work', default='/tmp/airlock-engine-bench', help='where the random models are kept')
+    parser.add_argument('--models', default='minilm,base,large')
+    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--skip-bf16', action='store_true')
+    parser.add_argument('--openblas', action='store_true', help='also run airlock with OpenBLAS GEMMs')
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads; load {os.getloadavg()}', file=sys.stderr)
+
+    peak_probe = Airlock(args.bench, None, threads=args.threads)
+    gemm_flop = 2 * 4096 * 4096 * 1024
+
+    def peak():
+        return max(gemm_flop / peak_probe.run('gemm 4096 4096 1024 5') / 1e9 for _ in range(2))
+    peak_before = peak()
+    torch_peak = torch_gemm_peak()
+    print(f'fp32 GEMM peak before: oneDNN {peak_before:.0f} GFLOP/s, torch.matmul {torch_peak:.0f} GFLOP/s', file=sys.stderr)
+
+    rows = []
+    cases = [(32, 128, 'throughput'), (1, 16, 'latency'), (1, 128, 'latency')]
+    for key in args.models.split(','):
+        shape = SHAPES[key]
+        model_dir, cfg, W = make_model(args.work, key)
+        variants = [('fp32', 'onednn')]
+        if args.openblas:
+            variants.append(('fp32', 'openblas'))
+        if not args.skip_bf16:
+            variants.append(('bf16', 'onednn'))
+        for precision, gemm in variants:
+            engine = Airlock(args.bench, model_dir, precision, gemm, args.threads)
+            for batch, seq, kind in cases:
+                if precision == 'bf16' and kind == 'latency' and key != 'base':
+                    continue
+                big = batch * seq * shape['L'] * shape['d'] ** 2 > 32 * 128 * 12 * 768 ** 2
+                reps = 2 if big else (3 if batch > 1 else 20)
+                a_times, t_times = [], []
+                for _ in range(args.rounds):
+                    a_times.append(engine.run(f'forward {batch} {seq} {reps}'))
+                    t_times.append(torch_time(cfg, W, batch, seq, reps, bf16=precision == 'bf16'))
+                a, t = statistics.median(a_times), statistics.median(t_times)
+                row = dict(model=shape['name'], precision=precision, gemm=gemm, batch=batch, seq=seq, kind=kind,
+                           airlock_s=a, torch_s=t)
+                if kind == 'throughput':
+                    row['airlock_seq_s'] = batch / a
+                    row['torch_seq_s'] = batch / t
+                    row['ratio'] = t / a
+                    row['airlock_peak_share'] = batch / a * gflop_per_sequence(shape, seq) / peak_before
+                    row['torch_peak_share'] = batch / t * gflop_per_sequence(shape, seq) / peak_before
+                else:
+                    row['ratio'] = a / t  # latency: lower is better, goal <= 0.5
+                rows.append(row)
+                print(json.dumps(row), file=sys.stderr, flush=True)
+            if precision == 'fp32' and gemm == 'onednn':
+                texts = engine.run('embed 32 128 3')
+                rows.append(dict(model=shape['name'], precision='fp32', gemm=gemm, batch=32, seq=128, kind='embed (texts in)',
+                                 airlock_s=texts, airlock_seq_s=32 / texts))
+            engine.close()
+    peak_after = peak()
+    peak_probe.close()
+    print(f'fp32 GEMM peak after: oneDNN {peak_after:.0f} GFLOP/s', file=sys.stderr)
+
+    print(f'\nfp32 GEMM peak (oneDNN, 4096x4096x1024, {args.threads} threads): before {peak_before:.0f} GFLOP/s, '
+          f'after {peak_after:.0f} GFLOP/s; torch.matmul {torch_peak:.0f} GFLOP/s; load {os.getloadavg()[0]:.2f}\n')
+    print('| model | precision | GEMM | batch × tokens | airlock | PyTorch | ratio | airlock % of peak | PyTorch % of peak |')
+    print('|---|---|---|---|---|---|---|---|---|')
+    for r in rows:
+        if r['kind'] == 'throughput':
+            print(f"| {r['model']} | {r['precision']} | {r['gemm']} | {r['batch']} × {r['seq']} | {r['airlock_seq_s']:.1f} seq/s | "
+                  f"{r['torch_seq_s']:.1f} seq/s | **{r['ratio']:.2f}×** | {100 * r['airlock_peak_share']:.0f} % | "
+                  f"{100 * r['torch_peak_share']:.0f} % |")
+        elif r['kind'] == 'latency':
+            print(f"| {r['model']} | {r['precision']} | {r['gemm']} | {r['batch']} × {r['seq']} | {1000 * r['airlock_s']:.2f} ms | "
+                  f"{1000 * r['torch_s']:.2f} ms | **{r['ratio']:.2f}** (latency) | | |")
+        else:
+            print(f"| {r['model']} | {r['precision']} | {r['gemm']} | {r['batch']} × {r['seq']} texts | {r['airlock_seq_s']:.1f} seq/s "
+                  f"(embed, tokenization included) | | | | |")
+
+
+if __name__ == '__main__':
+    main()

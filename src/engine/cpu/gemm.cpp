@@ -1,0 +1,219 @@
+#include "engine/cpu/gemm.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <fmt/format.h>
+
+#include <dnnl.hpp>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "engine/cpu/kernels.h"
+#include "engine/numeric.h"
+
+namespace airlock::engine::cpu {
+
+using dnnl::memory;
+
+struct GemmContext::Impl {
+  CpuGemm gemm = CpuGemm::kOneDnn;
+  Precision precision = Precision::kFloat32;
+  dnnl::engine engine;
+  dnnl::stream stream;
+  int threads = 0;
+  // Primitives per problem: (m, n, k, epilogue, activation).
+  struct Primitive {
+    dnnl::matmul::primitive_desc pd;
+    dnnl::matmul matmul;
+  };
+  std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t, int, int, bool>, Primitive> primitives;
+  std::vector<std::uint8_t> scratchpad;
+  std::string implementation;
+};
+
+struct Linear::Impl {
+  GemmContext::Impl* context = nullptr;
+  std::vector<float> weight;  // OpenBLAS: [out, in] as in the checkpoint
+  std::vector<float> bias;
+  memory packed;              // oneDNN: blocked weights (f32 or bf16)
+  memory::desc packed_desc;
+  memory bias_memory;
+};
+
+namespace {
+
+memory::data_type source_type(Precision p) {
+  return p == Precision::kBFloat16 ? memory::data_type::bf16 : memory::data_type::f32;
+}
+
+void add_activation(dnnl::post_ops& ops, Activation act) {
+  using dnnl::algorithm;
+  switch (act) {
+    case Activation::kGeluErf: ops.append_eltwise(1.f, algorithm::eltwise_gelu_erf, 0.f, 0.f); break;
+    case Activation::kGeluTanh: ops.append_eltwise(1.f, algorithm::eltwise_gelu_tanh, 0.f, 0.f); break;
+    case Activation::kQuickGelu: ops.append_eltwise(1.f, algorithm::eltwise_swish, 1.702f, 0.f); break;
+    case Activation::kRelu: ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); break;
+    case Activation::kSilu: ops.append_eltwise(1.f, algorithm::eltwise_swish, 1.f, 0.f); break;
+    case Activation::kTanh: ops.append_eltwise(1.f, algorithm::eltwise_tanh, 0.f, 0.f); break;
+    case Activation::kGelu10:
+      ops.append_eltwise(1.f, algorithm::eltwise_gelu_erf, 0.f, 0.f);
+      ops.append_eltwise(1.f, algorithm::eltwise_clip, -10.f, 10.f);
+      break;
+  }
+}
+
+}  // namespace
+
+Linear::~Linear() = default;
+
+Status Linear::run(const GemmCall& call, Epilogue epilogue, Activation activation) {
+  Impl& w = *impl_;
+  GemmContext::Impl& ctx = *w.context;
+  const std::int64_t m = call.m, n = out_, k = in_;
+  if (m == 0) return ok_status();
+  if (ctx.gemm == CpuGemm::kOpenBlas) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
+                1.0f, call.x, static_cast<int>(k), w.weight.data(), static_cast<int>(k), 0.0f, call.y, static_cast<int>(n));
+    switch (epilogue) {
+      case Epilogue::kBias:
+        bias_residual(call.y, m, n, w.bias.data(), nullptr);
+        break;
+      case Epilogue::kBiasActivation:
+        bias_activation(call.y, m, n, w.bias.data(), activation);
+        break;
+      case Epilogue::kBiasResidual:
+        bias_residual(call.y, m, n, w.bias.data(), call.residual);
+        break;
+    }
+    return ok_status();
+  }
+  const bool bf16_out = call.y_bf16 != nullptr;
+  auto key = std::make_tuple(m, n, k, static_cast<int>(epilogue), static_cast<int>(activation), bf16_out);
+  auto it = ctx.primitives.find(key);
+  try {
+    if (it == ctx.primitives.end()) {
+      memory::desc src({m, k}, source_type(ctx.precision), memory::format_tag::ab);
+      memory::desc dst({m, n}, bf16_out ? memory::data_type::bf16 : memory::data_type::f32, memory::format_tag::ab);
+      memory::desc bias_desc({1, n}, memory::data_type::f32, memory::format_tag::ab);
+      dnnl::post_ops ops;
+      if (epilogue == Epilogue::kBiasActivation) add_activation(ops, activation);
+      if (epilogue == Epilogue::kBiasResidual) {
+        ops.append_binary(dnnl::algorithm::binary_add, memory::desc({m, n}, memory::data_type::f32, memory::format_tag::ab));
+      }
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(ops);
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, w.packed_desc, bias_desc, dst), attr, ctx.engine);
+      if (pd.scratchpad_desc().get_size() > ctx.scratchpad.size()) ctx.scratchpad.resize(pd.scratchpad_desc().get_size());
+      if (ctx.implementation.empty()) ctx.implementation = pd.impl_info_str();
+      // Bound the cache: one entry per distinct batch size and layer shape.
+      if (ctx.primitives.size() > 512) ctx.primitives.clear();
+      it = ctx.primitives.emplace(key, GemmContext::Impl::Primitive{pd, dnnl::matmul(pd)}).first;
+    }
+    const dnnl::matmul& mm = it->second.matmul;
+    const dnnl::matmul::primitive_desc& pd = it->second.pd;
+    memory src(pd.src_desc(), ctx.engine,
+               ctx.precision == Precision::kBFloat16 ? static_cast<void*>(const_cast<std::uint16_t*>(call.x_bf16))
+                                                     : static_cast<void*>(const_cast<float*>(call.x)));
+    memory dst(pd.dst_desc(), ctx.engine, bf16_out ? static_cast<void*>(call.y_bf16) : static_cast<void*>(call.y));
+    memory scratch(pd.scratchpad_desc(), ctx.engine, ctx.scratchpad.data());
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
+                                         {DNNL_ARG_WEIGHTS, w.packed},
+                                         {DNNL_ARG_BIAS, w.bias_memory},
+                                         {DNNL_ARG_DST, dst},
+                                         {DNNL_ARG_SCRATCHPAD, scratch}};
+    if (epilogue == Epilogue::kBiasResidual) {
+      memory residual(memory::desc({m, n}, memory::data_type::f32, memory::format_tag::ab), ctx.engine,
+                      const_cast<float*>(call.residual));
+      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, residual);
+    }
+    mm.execute(ctx.stream, args);
+    ctx.stream.wait();
+  } catch (const dnnl::error& e) {
+    return internal_error(fmt::format("oneDNN matmul {}x{}x{} failed: {}", m, n, k, e.what()));
+  }
+  return ok_status();
+}
+
+GemmContext::~GemmContext() = default;
+
+Result<std::unique_ptr<GemmContext>> GemmContext::create(CpuGemm gemm, Precision precision) {
+  auto ctx = std::unique_ptr<GemmContext>(new GemmContext());
+  ctx->impl_ = std::make_unique<Impl>();
+  ctx->impl_->gemm = gemm;
+  ctx->impl_->precision = precision;
+  if (precision == Precision::kFloat16) {
+    return Error(ErrorCode::kUnsupported, "fp16 runs on CUDA only; on CPU use fp32 or bf16");
+  }
+  if (precision == Precision::kBFloat16 && gemm != CpuGemm::kOneDnn) {
+    return Error(ErrorCode::kUnsupported, "bf16 on CPU needs the oneDNN GEMM");
+  }
+  if (gemm == CpuGemm::kOneDnn) {
+    try {
+      ctx->impl_->engine = dnnl::engine(dnnl::engine::kind::cpu, 0);
+      ctx->impl_->stream = dnnl::stream(ctx->impl_->engine);
+    } catch (const dnnl::error& e) {
+      return internal_error(fmt::format("oneDNN: cannot create a CPU engine: {}", e.what()));
+    }
+  }
+  return ctx;
+}
+
+void GemmContext::set_threads(int threads) {
+  impl_->threads = threads;
+  omp_set_num_threads(threads);
+  if (impl_->gemm == CpuGemm::kOpenBlas) openblas_set_num_threads(threads);
+}
+
+std::string GemmContext::describe() const {
+  if (impl_->gemm == CpuGemm::kOpenBlas) return "OpenBLAS sgemm";
+  return fmt::format("oneDNN matmul ({})", impl_->implementation.empty() ? "not run yet" : impl_->implementation);
+}
+
+Result<std::unique_ptr<Linear>> GemmContext::prepare(const LinearWeights& weights) {
+  auto linear = std::unique_ptr<Linear>(new Linear());
+  linear->impl_ = std::make_unique<Linear::Impl>();
+  linear->out_ = weights.out;
+  linear->in_ = weights.in;
+  Linear::Impl& w = *linear->impl_;
+  w.context = impl_.get();
+  w.bias = weights.bias;
+  if (impl_->gemm == CpuGemm::kOpenBlas) {
+    w.weight = weights.weight;
+    return linear;
+  }
+  try {
+    const std::int64_t n = weights.out, k = weights.in;
+    // Let oneDNN choose the weights layout for a large batch and keep it for every batch size.
+    const std::int64_t reference_m = 1024;
+    memory::data_type wt = source_type(impl_->precision);
+    memory::desc src({reference_m, k}, wt, memory::format_tag::ab);
+    memory::desc any({k, n}, wt, memory::format_tag::any);
+    memory::desc bias_desc({1, n}, memory::data_type::f32, memory::format_tag::ab);
+    memory::desc dst({reference_m, n}, memory::data_type::f32, memory::format_tag::ab);
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, any, bias_desc, dst), impl_->engine);
+    w.packed_desc = pd.weights_desc();
+    w.packed = memory(w.packed_desc, impl_->engine);
+    // The checkpoint's [out, in] row-major matrix is the [in, out] matrix in "ba" order.
+    std::vector<std::uint16_t> bf16;
+    memory plain;
+    if (impl_->precision == Precision::kBFloat16) {
+      bf16.resize(weights.weight.size());
+      for (std::size_t i = 0; i < bf16.size(); ++i) bf16[i] = float_to_bf16(weights.weight[i]);
+      plain = memory(memory::desc({k, n}, memory::data_type::bf16, memory::format_tag::ba), impl_->engine, bf16.data());
+    } else {
+      plain = memory(memory::desc({k, n}, memory::data_type::f32, memory::format_tag::ba), impl_->engine,
+                     const_cast<float*>(weights.weight.data()));
+    }
+    dnnl::reorder(plain, w.packed).execute(impl_->stream, plain, w.packed);
+    impl_->stream.wait();
+    w.bias_memory = memory(bias_desc, impl_->engine, w.bias.data());
+  } catch (const dnnl::error& e) {
+    return internal_error(fmt::format("oneDNN: preparing a {}x{} linear layer failed: {}", weights.out, weights.in, e.what()));
+  }
+  return linear;
+}
+
+}  // namespace airlock::engine::cpu
