@@ -12,7 +12,7 @@ downloads every file into a fresh directory:
   aria2c   -x8 -s8 (8 connections per file, split in 8), -j8 files at once, no checks
   curl     one process, files one after another over one connection (curl -K), no checks
 
-Wall-clock time per tool (best of --rounds), MB/s and the ratios are printed, and with
+Wall-clock time per tool (median of --rounds), MB/s and the per-round ratios are printed, and with
 --update-readme written into bench/README.md under "## download-to-cache". Run it with the release
 build: `cmake --preset release -B build/release && ninja -C build/release airlock bench_fetch`, or
 directly: `python3 bench/fetch/download_bench.py --airlock build/release/src/cli/airlock`.
@@ -27,6 +27,7 @@ import platform
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -186,7 +187,7 @@ def update_readme(readme, section):
     start = text.find(header)
     if start >= 0:
         end = text.find("\n## ", start + len(header))
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
+        text = text[:start] + section + ("\n" + text[end + 1:] if end >= 0 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     with open(readme, "w") as f:
@@ -223,6 +224,7 @@ def main():
     nginx = start_nginx(args.data, work, port)
     base = "http://127.0.0.1:%d" % port
     results = {}
+    load = os.getloadavg()[0]
     try:
         warm(args.data, index)
         tools = {
@@ -239,8 +241,7 @@ def main():
                         raise RuntimeError("airlock did not download everything: " + stdout[-1000:])
                 else:
                     check_output(out, index)
-                best = results.get(name)
-                results[name] = seconds if best is None else min(best, seconds)
+                results.setdefault(name, []).append(seconds)
                 print("round %d  %-16s %7.2f s  %8.1f MB/s" % (round_number + 1, name, seconds, total / seconds / 1e6), flush=True)
                 shutil.rmtree(out, ignore_errors=True)
     finally:
@@ -251,13 +252,17 @@ def main():
             nginx.kill()
         shutil.rmtree(work, ignore_errors=True)
 
-    rate = {name: total / seconds / 1e6 for name, seconds in results.items()}
-    lines = ["| tool | what it does | time (s) | MB/s | airlock / tool |", "|---|---|---|---|---|"]
+    # Other work on the machine moves all tools of a round alike: the ratio is taken per round
+    # (airlock's speed over the tool's), and the median of rounds is reported.
+    median = {name: statistics.median(times) for name, times in results.items()}
+    rate = {name: total / seconds / 1e6 for name, seconds in median.items()}
+    ratio = {name: statistics.median(a / b for a, b in zip(results[name], results["airlock"])) for name in results}
+    lines = ["| tool | what it does | median time (s) | MB/s | airlock / tool (median of rounds) |", "|---|---|---|---|---|"]
     what = {"airlock": "parallel files and ranges, sha256 of every byte checked, hub layout + record",
             "aria2c -x8 -s8": "8 connections per file, 8 files at once, no check",
             "curl": "one connection, files in sequence, no check"}
     for name in results:
-        lines.append("| %s | %s | %.2f | %.0f | %.2f |" % (name, what[name], results[name], rate[name], rate["airlock"] / rate[name]))
+        lines.append("| %s | %s | %.2f | %.0f | %.2f |" % (name, what[name], median[name], rate[name], ratio[name]))
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
@@ -269,8 +274,10 @@ def main():
         "",
         "`bench/fetch/download_bench.py` (target `bench_fetch`): %.2f GiB in %d files (%s)"
         % (total / (1 << 30), len(index), describe(index)),
-        "from a local nginx on 127.0.0.1, page cache warm, %d transfers at once, best of %d rounds. %s, %d cores, %s."
-        % (args.jobs, args.rounds, cpu, os.cpu_count(), datetime.date.today().isoformat()),
+        "from a local nginx on 127.0.0.1, page cache warm, %d transfers at once, %d rounds. %s, %d cores,"
+        % (args.jobs, args.rounds, cpu, os.cpu_count()),
+        "load average %.1f when the run began (other work on the machine shows in the times), %s."
+        % (load, datetime.date.today().isoformat()),
         "",
     ] + lines + [
         "",

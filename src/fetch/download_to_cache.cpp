@@ -196,7 +196,12 @@ class Downloader {
           break;
         default:
           ++summary_.failed;
-          if (task.error) summary_.errors.push_back(*task.error);
+          // One refused key fails every file the same way: say it once.
+          if (task.error && std::none_of(summary_.errors.begin(), summary_.errors.end(), [&](const Error& e) {
+                return e.message() == task.error->message();
+              })) {
+            summary_.errors.push_back(*task.error);
+          }
           break;
       }
     }
@@ -458,21 +463,30 @@ class Downloader {
       for (Task* task : group) fail(*task, files.error());
       return;
     }
-    std::map<std::string, std::optional<std::uint64_t>> sizes;
-    for (const NgcFile& file : *files) sizes[file.path] = file.size;
+    std::map<std::string, const NgcFile*> listed;
+    for (const NgcFile& file : *files) listed[file.path] = &file;
     for (Task* task : group) {
-      auto it = sizes.find(task->file);
-      if (it == sizes.end()) {
+      auto found = listed.find(task->file);
+      if (found == listed.end()) {
         fail(*task, not_found(fmt::format("NGC model {} version '{}' has no file '{}' (it is not in the version's file list)",
                                           ref.repo, ref.revision, task->file)));
         continue;
       }
-      if (it->second && task->expected.size && *it->second != *task->expected.size) {
+      const NgcFile& file = *found->second;
+      if (file.size && task->expected.size && *file.size != *task->expected.size) {
         fail(*task, Error(ErrorCode::kCorrupt, fmt::format("NGC lists {} of {}:{} with {} bytes, the manifest says {}", task->file,
-                                                           ref.repo, ref.revision, *it->second, *task->expected.size)));
+                                                           ref.repo, ref.revision, *file.size, *task->expected.size)));
         continue;
       }
-      if (it->second) task->expected.size = it->second;
+      if (file.size) task->expected.size = file.size;
+      if (!file.presigned_url.empty()) {
+        // V1 storage lists presigned download URLs itself: no credentials go there.
+        RemoteFile remote;
+        remote.url = file.presigned_url;
+        remote.same_origin = false;
+        remote.size = file.size;
+        task->remote = remote;
+      }
     }
   }
 
@@ -633,6 +647,16 @@ class Downloader {
     AIRLOCK_ASSIGN_OR_RETURN(FileLock lock, FileLock::acquire(lock_path));
     // Another process may have fetched it while this one waited.
     if (check_cached(task)) return ok_status();
+    // The bytes may be here already for another revision: a blob is named by its content.
+    std::string known_blob = task.repo.hub == Hub::kHuggingFace ? task.blob : task.expected.sha256.value_or("");
+    if (!known_blob.empty() && !task.snapshot.empty()) {
+      std::error_code ec;
+      auto size = fs::file_size(layout_.blob_path(task.repo, known_blob), ec);
+      if (!ec && (!task.expected.size || *task.expected.size == size)) {
+        AIRLOCK_TRY(cache::link_snapshot_file(layout_, task.repo, task.snapshot, task.file, known_blob));
+        if (check_cached(task)) return ok_status();
+      }
+    }
     fs::path partial = layout_.incomplete_path(task.repo, task.lock_key);
     RangeSupport forced = RangeSupport::kUnknown;
     int corrupt_left = std::max(0, options_.corrupt_retries);
@@ -692,6 +716,10 @@ class Downloader {
     RemoteFile remote;
     switch (task.source.kind) {
       case SourceKind::kNgc: {
+        if (task.remote) {
+          remote = *task.remote;
+          break;
+        }
         AIRLOCK_ASSIGN_OR_RETURN(remote, ngc_->locate(task.source, task.file));
         if (remote.same_origin) source.signer = ngc_->signer(task.source);
         break;

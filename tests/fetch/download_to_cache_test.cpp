@@ -408,5 +408,43 @@ TEST_F(DownloadToCache, PlainHttpsAndLocalSourcesGoToTheFilesHub) {
   EXPECT_EQ(testing::read_text(dir_ / "store/weights/local.bin"), content(4, 70000));
 }
 
+TEST_F(DownloadToCache, ABlobSharedByTwoVersionsIsFetchedOnce) {
+  std::string license = content(5, 40000);
+  ngc_file("nim/meta/tiny", "1.0", "LICENSE.txt", license);
+  ngc_file("nim/meta/tiny", "1.1", "LICENSE.txt", license);
+  ASSERT_NO_FATAL_FAILURE(start_ngc());
+  std::string sha = sha256_hex(license);
+  std::string m = manifest("shared.yaml", "schema_version: '2.0.0'\nprofiles:\n  - id: 's1'\n    tags: {gpu: H100}\n"
+                                          "    workspace:\n      files:\n"
+                                          "        a/LICENSE.txt: {uri: 'ngc://nim/meta/tiny:1.0?file=LICENSE.txt', sha256: '" + sha + "'}\n"
+                                          "        b/LICENSE.txt: {uri: 'ngc://nim/meta/tiny:1.1?file=LICENSE.txt', sha256: '" + sha + "'}\n");
+  auto run = airlock({"download-to-cache", "-m", m, "--all", "--cache-dir", cache().string(), "-j", "1"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(gets(ngc_, "/cdn/"), 1);
+  EXPECT_EQ(fs::read_symlink(cache() / "ngc/hub/models--nim--meta--tiny/snapshots/1.1/LICENSE.txt").string(), "../../blobs/" + sha);
+  EXPECT_EQ(testing::read_text(cache() / "ngc/hub/models--nim--meta--tiny/snapshots/1.0/LICENSE.txt"), license);
+}
+
+TEST_F(DownloadToCache, HttpsTrustsOnlyWhatItIsToldTo) {
+  testing::ServerProcess tls;
+  fs::path ca = dir_ / "ca.pem";
+  ASSERT_TRUE(tls.start({"python3", (testing::project_root() / "tests/servers/http_test_server.py").string(), "--tls",
+                         "--write-ca", ca.string()}))
+      << tls.last_output();
+  std::string m = manifest("tls.yaml", "schema_version: airlock/1\nmodel: {name: tls/model}\nprofiles:\n  - id: 't1'\n"
+                                       "    tags: {device: cpu}\n    workspace:\n      files:\n        w.bin: {uri: 'https://127.0.0.1:" +
+                                           std::to_string(tls.port()) + "/bytes/50000?seed=2'}\n");
+  std::vector<std::string> args = {"download-to-cache", "-m", m, "--all", "--cache-dir", cache().string()};
+  auto untrusted = airlock(args, {{"SSL_CERT_FILE", "\x01unset"}});
+  EXPECT_EQ(untrusted.exit_code, 1) << untrusted.err;
+  args.push_back("--ca-bundle");
+  args.push_back(ca.string());
+  auto trusted = airlock(args);
+  EXPECT_EQ(trusted.exit_code, 0) << trusted.err;
+  fs::remove_all(cache());
+  auto insecure = airlock({"download-to-cache", "-m", m, "--all", "--cache-dir", cache().string(), "--insecure"});
+  EXPECT_EQ(insecure.exit_code, 0) << insecure.err;
+}
+
 }  // namespace
 }  // namespace airlock::fetch_test
