@@ -2,8 +2,13 @@
 // commands on stdin so that the driver can alternate it with PyTorch in the same run.
 //   forward B S REPS   batch of B random sequences of S tokens through the encoder (ids in)
 //   embed B S REPS     the same through Model::embed (texts in: tokenization and pooling too)
-//   gemm M N K REPS    one oneDNN fp32 matmul M×K·K×N (the machine's GEMM peak)
-// Each answer is one JSON line: {"command", "median_s", "min_s"}.
+//   gemm M N K REPS [openblas]   one fp32 matmul M×K·K×N on oneDNN (the machine's GEMM peak) or
+//                      OpenBLAS sgemm, the two libraries the CPU backend can use
+//   vectors N          then N lines of text: their embeddings, as {"vectors": [[...], ...]} (to
+//                      compare precisions and engines on the same inputs)
+// Each answer is one JSON line: {"command", "median_s", "min_s"}. Flags: --model DIR, --threads N,
+// --precision fp32|bf16|fp16, --gemm onednn|openblas, --device cpu|cuda.
+#include <cblas.h>
 #include <omp.h>
 
 #include <fmt/format.h>
@@ -41,6 +46,17 @@ std::pair<double, double> time_reps(int reps, F&& body) {
   return {times[times.size() / 2], times.front()};
 }
 
+std::pair<double, double> openblas_gemm(std::int64_t m, std::int64_t n, std::int64_t k, int reps, int threads) {
+  openblas_set_num_threads(threads);
+  std::vector<float> a(static_cast<std::size_t>(m * k), 0.5f), b(static_cast<std::size_t>(k * n), 0.25f),
+      c(static_cast<std::size_t>(m * n));
+  // As the backend calls it: y = x·Wᵀ with W stored [n, k].
+  return time_reps(reps, [&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f,
+                a.data(), static_cast<int>(k), b.data(), static_cast<int>(k), 0.0f, c.data(), static_cast<int>(n));
+  });
+}
+
 std::pair<double, double> gemm(std::int64_t m, std::int64_t n, std::int64_t k, int reps, int threads) {
   using dnnl::memory;
   omp_set_num_threads(threads);
@@ -66,7 +82,7 @@ std::pair<double, double> gemm(std::int64_t m, std::int64_t n, std::int64_t k, i
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model_dir, precision = "fp32", gemm_name = "onednn";
+  std::string model_dir, precision = "fp32", gemm_name = "onednn", device = "cpu";
   int threads = 2;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
@@ -74,13 +90,16 @@ int main(int argc, char** argv) {
     if (flag == "--threads") threads = std::stoi(argv[i + 1]);
     if (flag == "--precision") precision = argv[i + 1];
     if (flag == "--gemm") gemm_name = argv[i + 1];
+    if (flag == "--device") device = argv[i + 1];
   }
   std::unique_ptr<airlock::engine::Model> model;
   if (!model_dir.empty()) {
     airlock::engine::LoadOptions options;
     options.backend.threads = threads;
-    options.backend.precision =
-        precision == "bf16" ? airlock::engine::Precision::kBFloat16 : airlock::engine::Precision::kFloat32;
+    options.backend.precision = precision == "bf16"   ? airlock::engine::Precision::kBFloat16
+                                : precision == "fp16" ? airlock::engine::Precision::kFloat16
+                                                      : airlock::engine::Precision::kFloat32;
+    options.backend.device = device == "cuda" ? airlock::engine::DeviceKind::kCuda : airlock::engine::DeviceKind::kCpu;
     options.backend.gemm = gemm_name == "openblas" ? airlock::engine::CpuGemm::kOpenBlas : airlock::engine::CpuGemm::kOneDnn;
     options.max_batch_tokens = 1 << 16;
     auto loaded = airlock::engine::Model::load(model_dir, options);
@@ -102,8 +121,9 @@ int main(int argc, char** argv) {
     if (command == "gemm") {
       std::int64_t m, n, k;
       int reps;
-      in >> m >> n >> k >> reps;
-      t = gemm(m, n, k, reps, threads);
+      std::string library;
+      in >> m >> n >> k >> reps >> library;
+      t = library == "openblas" ? openblas_gemm(m, n, k, reps, threads) : gemm(m, n, k, reps, threads);
     } else if ((command == "forward" || command == "embed") && model) {
       int batch, length, reps;
       in >> batch >> length >> reps;
@@ -127,6 +147,23 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "engine_bench: %s failed\n", command.c_str());
         return 1;
       }
+    } else if (command == "vectors" && model) {
+      // The next N lines are texts.
+      int count = 0;
+      in >> count;
+      std::vector<std::string> texts(static_cast<std::size_t>(std::max(0, count)));
+      for (auto& text : texts) std::getline(std::cin, text);
+      auto e = model->embed(texts);
+      if (!e.ok()) {
+        std::fprintf(stderr, "engine_bench: %s\n", e.error().message().c_str());
+        return 1;
+      }
+      std::string out = "{\"vectors\": [";
+      for (std::int64_t r = 0; r < e->rows; ++r) out += fmt::format("{}[{:.7g}]", r ? ", " : "", fmt::join(e->row(r), ", "));
+      out += "]}\n";
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      std::fflush(stdout);
+      continue;
     } else if (command == "quit") {
       break;
     } else {

@@ -2,12 +2,16 @@
 """Engine benchmark: airlock (engine_bench) against PyTorch (Debian python3-torch) on the same
 random models of real shapes, in the same run, alternating the two, 2 threads each.
 
-  /usr/bin/python3 bench/engine/run_bench.py --bench build/release/bench/engine/engine_bench
+  /usr/bin/python3 bench/engine/run_bench.py --bench build/release/bench/engine/engine_bench [--openblas]
 
 Shapes: MiniLM-L6 (6 x 384), BERT-base (12 x 768), BERT-large (24 x 1024). Throughput at
 batch 32 x 128 tokens, latency at 1 x 16 and 1 x 128; fp32, and bf16 against PyTorch's bf16
-autocast. The fp32 GEMM peak (oneDNN, 4096 x 4096 x 1024) is measured before and after; a run
-whose peak reads low had a busy machine and should be discarded. Prints a Markdown table."""
+autocast (and its fp32). Also: oneDNN against OpenBLAS on every layer's GEMM shape, and the
+accuracy of each airlock variant on the same inputs (fp32 against the PyTorch reference, the
+others against airlock fp32). The fp32 GEMM peak (oneDNN, 4096 x 4096 x 1024) is measured before
+and after; a run whose peak reads low, or moves, had a busy machine and should be discarded.
+PyTorch gets libopenblas0-openmp when it is installed (its libblas.so.3 and liblapack.so.3 are
+preloaded, whatever the system's alternatives say). Prints Markdown tables."""
 import argparse
 import json
 import math
@@ -101,6 +105,14 @@ class Airlock:
             raise RuntimeError(f'engine_bench died on: {command}')
         return json.loads(line)['median_s']
 
+    def vectors(self, texts):
+        self.p.stdin.write(f'vectors {len(texts)}\n' + ''.join(t + '\n' for t in texts))
+        self.p.stdin.flush()
+        line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError('engine_bench died on vectors')
+        return torch.tensor(json.loads(line)['vectors'])
+
     def close(self):
         self.p.stdin.write('quit\n')
         self.p.stdin.flush()
@@ -128,6 +140,22 @@ def torch_time(cfg, W, batch, seq, reps, bf16=False):
     return statistics.median(times)
 
 
+def accuracy_texts(batch, seq, seed):
+    """Texts of seq tokens ([CLS] + seq - 2 words + [SEP]) and their ids."""
+    gen = torch.Generator().manual_seed(seed)
+    ids = torch.randint(1000, 20000, (batch, seq - 2), generator=gen)
+    texts = [' '.join(f'w{int(i)}' for i in row) for row in ids]
+    full = torch.cat([torch.full((batch, 1), 101), ids, torch.full((batch, 1), 102)], dim=1)
+    return texts, full
+
+
+def torch_vectors(cfg, W, ids):
+    """Mean pooling of the reference forward: what airlock embeds for a model without modules.json."""
+    with torch.inference_mode():
+        hidden = encoder_forward(W, cfg, ids, torch.ones_like(ids), torch.zeros_like(ids), False)
+    return hidden.mean(dim=1)
+
+
 def torch_gemm_peak():
     a, b = torch.randn(4096, 1024), torch.randn(1024, 4096)
     torch.matmul(a, b)
@@ -137,7 +165,18 @@ def torch_gemm_peak():
     return 2 * 4096 * 4096 * 1024 * 5 / (time.perf_counter() - t0) / 1e9
 
 
+OPENMP_BLAS_DIR = '/usr/lib/x86_64-linux-gnu/openblas-openmp'
+
+
 def main():
+    # PyTorch takes whatever libblas.so.3 the system's alternatives name; the issue's peer is the
+    # OpenMP OpenBLAS. Restart with it preloaded (for this process only: engine_bench keeps its own).
+    if os.path.isdir(OPENMP_BLAS_DIR) and os.environ.get('AIRLOCK_BENCH_TORCH_BLAS') is None:
+        # Both libraries: the pthread variant's liblapack.so.3 would bring a second OpenBLAS along.
+        preload = f'{OPENMP_BLAS_DIR}/libblas.so.3 {OPENMP_BLAS_DIR}/liblapack.so.3'
+        env = dict(os.environ, AIRLOCK_BENCH_TORCH_BLAS='OpenBLAS (OpenMP)', LD_PRELOAD=preload)
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    os.environ.pop('LD_PRELOAD', None)
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--bench', required=True, help='path to the engine_bench binary (release build)')
     parser.add_argument('--work', default='/tmp/airlock-engine-bench', help='where the random models are kept')
@@ -148,7 +187,8 @@ def main():
     parser.add_argument('--openblas', action='store_true', help='also run airlock with OpenBLAS GEMMs')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads; load {os.getloadavg()}', file=sys.stderr)
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, BLAS '
+          f'{os.environ.get("AIRLOCK_BENCH_TORCH_BLAS", "system")}; load {os.getloadavg()}', file=sys.stderr)
 
     peak_probe = Airlock(args.bench, None, threads=args.threads)
     gemm_flop = 2 * 4096 * 4096 * 1024
@@ -159,7 +199,24 @@ def main():
     torch_peak = torch_gemm_peak()
     print(f'fp32 GEMM peak before: oneDNN {peak_before:.0f} GFLOP/s, torch.matmul {torch_peak:.0f} GFLOP/s', file=sys.stderr)
 
+    # The two GEMM libraries on the layers' own shapes (M = 32 x 128 tokens, and 16 for latency).
+    gemm_rows = []
+    for key in args.models.split(','):
+        shape = SHAPES[key]
+        d, ff = shape['d'], shape['ff']
+        for m in (4096, 16):
+            for name, n, k in (('QKV', 3 * d, d), ('attention out', d, d), ('FFN up', ff, d), ('FFN down', d, ff)):
+                reps = 3 if m > 16 else 200
+                flop = 2 * m * n * k
+                onednn = flop / peak_probe.run(f'gemm {m} {n} {k} {reps}') / 1e9
+                openblas = flop / peak_probe.run(f'gemm {m} {n} {k} {reps} openblas') / 1e9
+                gemm_rows.append((shape['name'], name, m, n, k, onednn, openblas))
+                print(f'gemm {shape["name"]} {name} {m}x{n}x{k}: oneDNN {onednn:.0f}, OpenBLAS {openblas:.0f} GFLOP/s',
+                      file=sys.stderr, flush=True)
+
     rows = []
+    accuracy = []
+    torch_fp32 = {}
     cases = [(32, 128, 'throughput'), (1, 16, 'latency'), (1, 128, 'latency')]
     for key in args.models.split(','):
         shape = SHAPES[key]
@@ -181,8 +238,12 @@ def main():
                     a_times.append(engine.run(f'forward {batch} {seq} {reps}'))
                     t_times.append(torch_time(cfg, W, batch, seq, reps, bf16=precision == 'bf16'))
                 a, t = statistics.median(a_times), statistics.median(t_times)
+                if precision == 'fp32':
+                    torch_fp32[(key, batch, seq)] = t
                 row = dict(model=shape['name'], precision=precision, gemm=gemm, batch=batch, seq=seq, kind=kind,
                            airlock_s=a, torch_s=t)
+                if precision == 'bf16' and (key, batch, seq) in torch_fp32:
+                    row['vs_torch_fp32'] = torch_fp32[(key, batch, seq)] / a if batch > 1 else a / torch_fp32[(key, batch, seq)]
                 if kind == 'throughput':
                     row['airlock_seq_s'] = batch / a
                     row['torch_seq_s'] = batch / t
@@ -193,6 +254,17 @@ def main():
                     row['ratio'] = a / t  # latency: lower is better, goal <= 0.5
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
+            # Accuracy on the same inputs: fp32 against the PyTorch reference, bf16 against fp32.
+            texts, ids = accuracy_texts(8, 128, 1)
+            got = engine.vectors(texts)
+            if precision == 'fp32' and gemm == 'onednn':
+                reference = torch_vectors(cfg, W, ids)
+                accuracy.append((shape['name'], 'fp32 oneDNN', 'PyTorch fp32 reference',
+                                 (got - reference).abs().max().item(), F.cosine_similarity(got, reference).min().item()))
+                fp32_vectors = got
+            else:
+                accuracy.append((shape['name'], f'{precision} {gemm}', 'airlock fp32',
+                                 (got - fp32_vectors).abs().max().item(), F.cosine_similarity(got, fp32_vectors).min().item()))
             if precision == 'fp32' and gemm == 'onednn':
                 texts = engine.run('embed 32 128 3')
                 rows.append(dict(model=shape['name'], precision='fp32', gemm=gemm, batch=32, seq=128, kind='embed (texts in)',
@@ -202,21 +274,38 @@ def main():
     peak_probe.close()
     print(f'fp32 GEMM peak after: oneDNN {peak_after:.0f} GFLOP/s', file=sys.stderr)
 
+    low = min(peak_before, peak_after) < 0.8 * max(peak_before, peak_after)
     print(f'\nfp32 GEMM peak (oneDNN, 4096x4096x1024, {args.threads} threads): before {peak_before:.0f} GFLOP/s, '
-          f'after {peak_after:.0f} GFLOP/s; torch.matmul {torch_peak:.0f} GFLOP/s; load {os.getloadavg()[0]:.2f}\n')
+          f'after {peak_after:.0f} GFLOP/s; torch.matmul {torch_peak:.0f} GFLOP/s; load {os.getloadavg()[0]:.2f}'
+          + (' -- the peak moved by more than 20 %: a busy machine, discard this run' if low else '') + '\n')
     print('| model | precision | GEMM | batch × tokens | airlock | PyTorch | ratio | airlock % of peak | PyTorch % of peak |')
     print('|---|---|---|---|---|---|---|---|---|')
     for r in rows:
+        versus = ''
+        if 'vs_torch_fp32' in r:
+            versus = f" (vs PyTorch fp32: {r['vs_torch_fp32']:.2f}{'×' if r['kind'] == 'throughput' else ''})"
         if r['kind'] == 'throughput':
             print(f"| {r['model']} | {r['precision']} | {r['gemm']} | {r['batch']} × {r['seq']} | {r['airlock_seq_s']:.1f} seq/s | "
-                  f"{r['torch_seq_s']:.1f} seq/s | **{r['ratio']:.2f}×** | {100 * r['airlock_peak_share']:.0f} % | "
+                  f"{r['torch_seq_s']:.1f} seq/s | **{r['ratio']:.2f}×**{versus} | {100 * r['airlock_peak_share']:.0f} % | "
                   f"{100 * r['torch_peak_share']:.0f} % |")
         elif r['kind'] == 'latency':
             print(f"| {r['model']} | {r['precision']} | {r['gemm']} | {r['batch']} × {r['seq']} | {1000 * r['airlock_s']:.2f} ms | "
-                  f"{1000 * r['torch_s']:.2f} ms | **{r['ratio']:.2f}** (latency) | | |")
+                  f"{1000 * r['torch_s']:.2f} ms | **{r['ratio']:.2f}** (latency){versus} | | |")
         else:
             print(f"| {r['model']} | {r['precision']} | {r['gemm']} | {r['batch']} × {r['seq']} texts | {r['airlock_seq_s']:.1f} seq/s "
-                  f"(embed, tokenization included) | | | | |")
+                  f"(embed: tokenization and pooling included) | | | | |")
+    print('\nThroughput ratio: PyTorch time / airlock time (goal ≥ 1.6 MiniLM, ≥ 1.15 base/large); latency ratio: '
+          'airlock time / PyTorch time (goal ≤ 0.5); bf16 rows are against PyTorch bf16 autocast, and in brackets '
+          'against PyTorch fp32 (goal ≥ 2× on BERT-base).\n')
+    print('| model | airlock | against | max abs error | min cosine |')
+    print('|---|---|---|---|---|')
+    for model, what, against, err, cos in accuracy:
+        print(f'| {model} | {what} | {against} | {err:.2e} | {cos:.6f} |')
+    print('\nGEMM libraries on the layer shapes (fp32, GFLOP/s):\n')
+    print('| model | layer | M × N × K | oneDNN | OpenBLAS |')
+    print('|---|---|---|---|---|')
+    for model, name, m, n, k, onednn, openblas in gemm_rows:
+        print(f'| {model} | {name} | {m} × {n} × {k} | {onednn:.0f} | {openblas:.0f} |')
 
 
 if __name__ == '__main__':

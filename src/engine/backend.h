@@ -61,6 +61,8 @@ Result<std::unique_ptr<EncoderBackend>> make_cpu_backend(const EncoderWeights& w
 Result<std::unique_ptr<EncoderBackend>> make_cuda_backend(const EncoderWeights& weights, const BackendOptions& options);
 // True when this build has the CUDA backend and a device is present.
 bool cuda_backend_available();
+// True when this build has the CUDA backend (configured with -DAIRLOCK_CUDA=ON), GPU or not.
+bool cuda_backend_built();
 // True when the CPU can run the bf16 path (avx512_bf16).
 bool cpu_has_bf16();
 

@@ -17,6 +17,14 @@ Result<std::unique_ptr<EncoderBackend>> make_cuda_backend(const EncoderWeights& 
 #endif
 }
 
+bool cuda_backend_built() {
+#ifdef AIRLOCK_HAVE_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
 bool cuda_backend_available() {
 #ifdef AIRLOCK_HAVE_CUDA
   return cuda::device_count() > 0;

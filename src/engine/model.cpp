@@ -16,6 +16,12 @@
 
 namespace airlock::engine {
 
+struct Model::Scratch {
+  TokenBatch batch;
+  std::vector<float> states;
+  std::vector<std::size_t> order, members;
+};
+
 Model::Model() = default;
 Model::~Model() = default;
 
@@ -126,7 +132,14 @@ Result<std::unique_ptr<Model>> Model::load(const std::filesystem::path& dir, con
 }
 
 std::string Model::prefix_for(InputType type) const {
-  if (type == InputType::kNone) return "";
+  if (type == InputType::kNone) {
+    // sentence-transformers applies the default prompt when the caller names none.
+    if (st_.default_prompt_name) {
+      auto it = st_.prompts.find(*st_.default_prompt_name);
+      if (it != st_.prompts.end()) return it->second;
+    }
+    return "";
+  }
   const char* name = type == InputType::kQuery ? "query" : "passage";
   const std::optional<std::string>& given = type == InputType::kQuery ? options_.query_prefix : options_.passage_prefix;
   if (given) return *given;
@@ -162,29 +175,55 @@ Result<Encoding> Model::tokenize(std::string_view text, const std::string_view* 
 
 template <typename Visit>
 Status Model::run(const std::vector<Encoding>& inputs, Visit&& visit) const {
-  // Longest first, so that batches hold sequences of similar length and the first batch sizes
-  // the scratch memory once.
-  std::vector<std::size_t> order(inputs.size());
+  std::unique_ptr<Scratch> scratch;
+  {
+    std::lock_guard<std::mutex> lock(scratch_mutex_);
+    if (!scratch_.empty()) {
+      scratch = std::move(scratch_.back());
+      scratch_.pop_back();
+    }
+  }
+  if (!scratch) scratch = std::make_unique<Scratch>();
+  struct GiveBack {
+    const Model* model;
+    std::unique_ptr<Scratch>& scratch;
+    ~GiveBack() {
+      std::lock_guard<std::mutex> lock(model->scratch_mutex_);
+      model->scratch_.push_back(std::move(scratch));
+    }
+  } give_back{this, scratch};
+  TokenBatch& batch = scratch->batch;
+  std::vector<std::size_t>& members = scratch->members;
+  std::vector<float>& states = scratch->states;
+  auto reset = [&] {
+    batch.ids.clear();
+    batch.type_ids.clear();
+    batch.positions.clear();
+    batch.offsets.assign(1, 0);
+    members.clear();
+  };
+  reset();
+  // Longest first, so that batches hold sequences of similar length (little padding work in
+  // attention) and the first batch sizes the scratch memory once.
+  std::vector<std::size_t>& order = scratch->order;
+  order.resize(inputs.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return inputs[a].size() > inputs[b].size(); });
-  TokenBatch batch;
-  std::vector<std::size_t> members;
-  std::vector<float> states;
   auto flush = [&]() -> Status {
     if (members.empty()) return ok_status();
     AIRLOCK_TRY(validate_batch(batch, *head_));
-    states.resize(batch.tokens() * static_cast<std::size_t>(info_.hidden_size));
+    const std::size_t needed = batch.tokens() * static_cast<std::size_t>(info_.hidden_size);
+    if (states.size() < needed) states.resize(needed);
     {
       std::lock_guard<std::mutex> lock(forward_mutex_);
-      AIRLOCK_TRY(backend_->forward(batch, states));
+      AIRLOCK_TRY(backend_->forward(batch, std::span<float>(states.data(), needed)));
     }
     for (std::size_t k = 0; k < members.size(); ++k) {
       const float* s = states.data() + static_cast<std::size_t>(batch.offsets[k]) * static_cast<std::size_t>(info_.hidden_size);
       visit(members[k], s, static_cast<std::int64_t>(batch.length(k)));
     }
-    batch = TokenBatch();
-    members.clear();
+    reset();
     return ok_status();
   };
   for (std::size_t index : order) {

@@ -118,6 +118,11 @@ class Model {
   bool padding_offset_positions_ = false;
   LoadOptions options_;
   mutable std::mutex forward_mutex_;
+  // Batch and hidden-state buffers, kept between calls (one per concurrent caller) so that the
+  // steady state allocates nothing.
+  struct Scratch;
+  mutable std::mutex scratch_mutex_;
+  mutable std::vector<std::unique_ptr<Scratch>> scratch_;
 };
 
 std::string_view input_type_name(InputType type);

@@ -32,6 +32,7 @@
 #include "core/units.h"
 #include "core/uri.h"
 #include "net/http_url.h"
+#include "fetch/store_source.h"
 #include "profiles/selection.h"
 
 namespace airlock::fetch {
@@ -57,6 +58,8 @@ struct Task {
   std::string blob;  // known up front for Hugging Face (the etag); else set after the download
   std::string lock_key;
   std::optional<RemoteFile> remote;  // plain URLs: what the probe found
+  store::Store* store = nullptr;     // object-store sources: the store of the object's folder
+  std::optional<StoreObject> object;  // and what its stat found
   bool needs_digest = false;         // a cache hit whose sha256 is not known yet
   bool is_checksums = false;
 
@@ -84,6 +87,18 @@ std::string host_repo_name(const Uri& uri) {
   while (!out.empty() && (out.front() == '.' || out.front() == '_')) out.erase(out.begin());
   if (out.empty() || out == "." || out == "..") out = "host";
   return out;
+}
+
+// A files-hub repo name for an object store's bucket (or host): "s3_models".
+std::string store_repo_name(const SourceRef& source) {
+  auto uri = parse_uri(source.url);
+  std::string scheme = uri.ok() ? uri->scheme : std::string("store");
+  return scheme + "_" + (uri.ok() ? host_repo_name(*uri) : std::string("host"));
+}
+
+void discard_any_partial(const fs::path& partial) {
+  discard_partial(partial);
+  discard_store_partial(partial);
 }
 
 std::string basename_of(std::string_view path) {
@@ -175,6 +190,7 @@ class Downloader {
     http_ = std::move(http);
     ngc_.emplace(*http_, options_.ngc);
     hf_.emplace(*http_, options_.hf);
+    stores_.emplace(store_config());
 
     resolve();
     AIRLOCK_TRY(check_free_space());
@@ -214,6 +230,14 @@ class Downloader {
     http.max_transfers = std::max(1, options_.jobs);
     http.max_transfers_per_host = std::max(1, options_.jobs);
     return http;
+  }
+
+  store::StoreConfig store_config() const {
+    store::StoreConfig config = options_.store;
+    if (config.ca_bundle.empty()) config.ca_bundle = options_.http.ca_bundle;
+    config.insecure = config.insecure || options_.http.insecure;
+    config.max_transfers = std::max(1, options_.jobs);
+    return config;
   }
 
   // Turns the profiles' files into distinct tasks, checking everything that will name a path.
@@ -299,6 +323,14 @@ class Downloader {
         task.file = basename_of(uri.path);
         if (task.file.empty()) task.file = "index";
         task.lock_key = short_hash(identity);
+        break;
+      }
+      case SourceKind::kStore: {
+        task.repo = RepoId{Hub::kFiles, store_repo_name(source)};
+        // The object's URI without a query (a SAS token changes; the object does not).
+        task.revision = task.snapshot = short_hash(source.url, 16);
+        task.file = basename_of(source.store_key);
+        task.lock_key = short_hash(source.url);
         break;
       }
       case SourceKind::kLocal: {
@@ -412,9 +444,13 @@ class Downloader {
     std::map<std::string, std::vector<Task*>> ngc_groups;
     std::map<std::string, std::vector<Task*>> hf_groups;
     std::vector<Task*> probes;
+    std::vector<Task*> objects;
     for (Task& task : tasks_) {
       if (task.state != TaskState::kPending) continue;
       switch (task.source.kind) {
+        case SourceKind::kStore:
+          objects.push_back(&task);
+          break;
         case SourceKind::kNgc:
           ngc_groups[task.repo.name + ":" + task.revision].push_back(&task);
           break;
@@ -454,6 +490,36 @@ class Downloader {
       task.expected.size = remote->size;
       task.remote = std::move(remote).value();
     });
+    pool.parallel_for(objects.size(), [&](std::size_t i) { resolve_store(*objects[i]); });
+  }
+
+  // An object-store source: its size, and the sha256 airlock stored with it when it pushed it.
+  void resolve_store(Task& task) {
+    auto opened = stores_->open(task.source);
+    if (!opened.ok()) {
+      fail(task, opened.error());
+      return;
+    }
+    task.store = *opened;
+    auto object = stat_store_object(*task.store, task.source);
+    if (!object.ok()) {
+      fail(task, object.error());
+      return;
+    }
+    const std::string where = redact(task.source.uri);
+    if (task.expected.size && *task.expected.size != object->size) {
+      fail(task, Error(ErrorCode::kCorrupt, fmt::format("{} has {} bytes, the manifest says {}", where, object->size,
+                                                        *task.expected.size)));
+      return;
+    }
+    if (object->sha256 && task.expected.sha256 && *object->sha256 != *task.expected.sha256) {
+      fail(task, Error(ErrorCode::kCorrupt, fmt::format("{} was stored with sha256 {}, the manifest says {}", where,
+                                                        *object->sha256, *task.expected.sha256)));
+      return;
+    }
+    task.expected.size = object->size;
+    if (object->sha256) task.expected.sha256 = object->sha256;
+    task.object = std::move(object).value();
   }
 
   void resolve_ngc(const std::vector<Task*>& group) {
@@ -666,23 +732,23 @@ class Downloader {
         const Error& error = outcome.error();
         if (error.code() == ErrorCode::kUnsupported && forced != RangeSupport::kNo) {
           log::warn("{}: {}; downloading it from the start", task.file, error.message());
-          discard_partial(partial);
+          discard_any_partial(partial);
           forced = RangeSupport::kNo;
           continue;
         }
         if (error.code() == ErrorCode::kCorrupt && corrupt_left-- > 0) {
           log::warn("{}: {}; discarding it and downloading it again", task.file, error.message());
-          discard_partial(partial);
+          discard_any_partial(partial);
           continue;
         }
-        if (error.code() == ErrorCode::kCorrupt) discard_partial(partial);
+        if (error.code() == ErrorCode::kCorrupt) discard_any_partial(partial);
         return error;
       }
       task.transferred += outcome->transferred;
       task.resumed += outcome->reused;
       std::string mismatch = cache::describe_mismatch(task.expected, outcome->digests);
       if (!mismatch.empty()) {
-        discard_partial(partial);
+        discard_any_partial(partial);
         Error error(ErrorCode::kCorrupt, fmt::format("{} from {} is corrupt: {}", task.file, redact(task.source.uri), mismatch));
         if (corrupt_left-- > 0) {
           log::warn("{}; discarding it and downloading it again", error.message());
@@ -697,6 +763,7 @@ class Downloader {
     AIRLOCK_TRY(cache::install_blob(layout_, task.repo, partial, blob));
     if (options_.tuning.sync) AIRLOCK_TRY(fsync_directory(layout_.blobs_dir(task.repo)));
     discard_partial_state(partial);
+    if (task.source.kind == SourceKind::kStore) discard_store_partial(partial);
     AIRLOCK_TRY(cache::link_snapshot_file(layout_, task.repo, task.snapshot, task.file, blob));
     if (task.repo.hub == Hub::kNgc) {
       // NIM keeps one ref per NGC version, named and holding the version.
@@ -712,6 +779,16 @@ class Downloader {
   Result<DownloadOutcome> fetch_once(Task& task, const fs::path& partial, RangeSupport forced) {
     cache::DigestNeeds needs = task.expected.needs();
     if (task.source.kind == SourceKind::kLocal) return copy_local(task.local_path, partial, needs, &*progress_, options_.tuning.sync);
+    if (task.source.kind == SourceKind::kStore) {
+      if (task.store == nullptr || !task.object) return internal_error(task.file + " was not resolved");
+      if (needs.git_sha1_size) needs.git_sha1_size = task.object->size;
+      StoreReadTuning tuning;
+      tuning.parallel = std::min(options_.tuning.max_ranges_per_file, std::max(1, options_.jobs));
+      tuning.part_size = options_.tuning.chunk_size;
+      tuning.sync = options_.tuning.sync;
+      tuning.whole = forced == RangeSupport::kNo;
+      return download_store_object(*task.store, task.source, *task.object, partial, needs, tuning, &*progress_);
+    }
     DownloadSource source;
     RemoteFile remote;
     switch (task.source.kind) {
@@ -747,6 +824,7 @@ class Downloader {
         }
         break;
       case SourceKind::kLocal:
+      case SourceKind::kStore:
         break;
     }
     if (!task.expected.size && !remote.size && !remote.same_origin) {
@@ -827,6 +905,7 @@ class Downloader {
   std::unique_ptr<net::HttpClient> http_;
   std::optional<NgcClient> ngc_;
   std::optional<HfClient> hf_;
+  std::optional<SourceStores> stores_;
   std::optional<Progress> progress_;
   DownloadSummary summary_;
 };

@@ -1,5 +1,5 @@
 // download-to-cache: the files of the chosen profiles, from their sources (NGC, Hugging Face,
-// https://, local paths) into the cache's hub layout, in parallel, verified and resumable.
+// https://, local paths, object stores such as s3://) into the cache's hub layout, in parallel, verified and resumable.
 //
 // In order: every source URI, path and name is checked before anything is written (a hostile
 // manifest changes nothing); files already in the cache are reported as NIM does ("File: … found
@@ -24,6 +24,7 @@
 #include "net/http_client.h"
 #include "profiles/hardware.h"
 #include "profiles/manifest.h"
+#include "store/store_factory.h"
 
 namespace airlock::fetch {
 
@@ -55,6 +56,10 @@ struct DownloadOptions {
   DownloadTuning tuning;
   NgcSettings ngc;
   HfSettings hf;
+  // Object-store sources (s3://, ...): endpoint, region, credentials as for push and pull; empty
+  // fields fall back to the environment (AWS_ENDPOINT_URL, AWS_REGION, ...). TLS follows `http`
+  // unless set here.
+  store::StoreConfig store;
   int corrupt_retries = 1;  // times a file that fails its check is downloaded again
 };
 

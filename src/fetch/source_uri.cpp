@@ -10,6 +10,7 @@
 #include "core/paths.h"
 #include "core/redact.h"
 #include "core/uri.h"
+#include "store/store_factory.h"
 
 namespace airlock::fetch {
 namespace {
@@ -131,6 +132,51 @@ Result<SourceRef> parse_hf(std::string_view uri, std::string_view rest) {
   return ref;
 }
 
+// The store backend that claims `uri`, unless it is one of the kinds fetched without a store
+// (plain web servers and local files have their own, resumable, paths here).
+const store::StoreBackend* store_backend_for(std::string_view text) {
+  auto parsed = parse_uri(text);
+  if (!parsed.ok()) return nullptr;
+  for (const store::StoreBackend& backend : store::store_backends()) {
+    if (!backend.matches(*parsed)) continue;
+    if (backend.name == "https" || backend.name == "file") return nullptr;
+    return &backend;
+  }
+  return nullptr;
+}
+
+Result<SourceRef> parse_store(std::string_view text, const store::StoreBackend& backend) {
+  std::string_view path = text;
+  std::string_view query;
+  if (auto q = path.find('?'); q != std::string_view::npos) {
+    query = path.substr(q);  // stays with the folder: a SAS token is a credential of the container
+    path = path.substr(0, q);
+  }
+  if (auto hash = path.find('#'); hash != std::string_view::npos) path = path.substr(0, hash);
+  const auto scheme_end = path.find("://");
+  const auto slash = path.rfind('/');
+  if (scheme_end == std::string_view::npos || slash == std::string_view::npos || slash <= scheme_end + 2 ||
+      path.find('/', scheme_end + 3) == std::string_view::npos) {
+    return invalid_argument(fmt::format("source '{}' names no object: write {}://<bucket>/<path to the file>",
+                                        redact(text), path.substr(0, scheme_end)));
+  }
+  if (slash + 1 == path.size()) {
+    return invalid_argument(
+        fmt::format("source '{}' ends in '/': a workspace file needs one object, not a folder", redact(text)));
+  }
+  SourceRef ref;
+  ref.kind = SourceKind::kStore;
+  ref.uri = std::string(text);
+  ref.url = std::string(path);
+  ref.store_folder = std::string(path.substr(0, slash + 1)) + std::string(query);
+  AIRLOCK_ASSIGN_OR_RETURN(ref.store_key, percent_decode(path.substr(slash + 1)));
+  ref.store_backend = backend.name;
+  if (Status valid = validate_relative_path(ref.store_key, "object name"); !valid.ok()) {
+    return invalid_argument(fmt::format("source '{}': {}", redact(text), valid.error().message()));
+  }
+  return ref;
+}
+
 }  // namespace
 
 std::string_view source_kind_name(SourceKind kind) {
@@ -143,6 +189,8 @@ std::string_view source_kind_name(SourceKind kind) {
       return "https";
     case SourceKind::kLocal:
       return "file";
+    case SourceKind::kStore:
+      return "store";
   }
   return "unknown";
 }
@@ -161,6 +209,9 @@ Result<SourceRef> parse_source_uri(std::string_view text) {
   std::string_view rest = sep == std::string_view::npos ? text : text.substr(sep + 3);
   if (scheme == "ngc") return parse_ngc(text, rest);
   if (scheme == "hf") return parse_hf(text, rest);
+  if (!scheme.empty() && scheme != "file") {
+    if (const store::StoreBackend* backend = store_backend_for(text)) return parse_store(text, *backend);
+  }
   if (scheme == "http" || scheme == "https") {
     AIRLOCK_ASSIGN_OR_RETURN(Uri parsed, parse_uri(text));
     if (parsed.host.empty()) return invalid_argument(fmt::format("source '{}' has no host", redact(text)));
@@ -189,8 +240,8 @@ Result<SourceRef> parse_source_uri(std::string_view text) {
   if (std::find(kStoreSchemes.begin(), kStoreSchemes.end(), scheme) != kStoreSchemes.end() || scheme == "oci" ||
       scheme == "modelscope") {
     return Error(ErrorCode::kUnsupported,
-                 fmt::format("source '{}': not supported yet by download-to-cache: {} (object-store and registry sources "
-                             "are not implemented yet; mirror the files to https:// or a local path)",
+                 fmt::format("source '{}': not supported yet by download-to-cache: {} (no store backend serves this "
+                             "scheme yet; mirror the files to s3://, https:// or a local path)",
                              redact(text), scheme));
   }
   return invalid_argument(fmt::format("source '{}': unknown scheme '{}' (use ngc://, hf://, https:// or a local path)",

@@ -3,8 +3,11 @@
 //   hf://<org>/<name>[:<revision>][?file=<path>]           a Hugging Face repo (revision "main") or a file
 //   https://… and http://…                                  a plain file
 //   file:///abs/path, /abs/path, relative/path             a local file (relative to the manifest)
-// Object-store schemes (s3://, gs://, …) are recognised and refused with a clear error until the
-// store library serves them.
+//   s3://bucket/key, and any URI another store backend opens  one object of an object store
+// Store URIs are whatever a backend of store_factory.h claims (an https:// URI only when a
+// host-specific backend such as Azure Blob claims it before the generic web-server one). Store
+// schemes no backend serves yet (gs://, hdfs://, ... until their backends exist) are refused with a
+// clear error.
 #pragma once
 
 #include <string>
@@ -14,7 +17,7 @@
 
 namespace airlock::fetch {
 
-enum class SourceKind { kNgc, kHuggingFace, kHttp, kLocal };
+enum class SourceKind { kNgc, kHuggingFace, kHttp, kLocal, kStore };
 
 std::string_view source_kind_name(SourceKind kind);
 
@@ -28,7 +31,12 @@ struct SourceRef {
   std::string model;
   std::string revision;  // NGC version (required); Hugging Face revision (default "main")
   std::string file;      // ?file=, validated as a relative path; empty for a whole version/repo
-  std::string url;       // http(s): the URL; local: the path as written
+  std::string url;       // http(s): the URL; local: the path as written; store: the object's URI
+  // Store: the URI of the folder that holds the object (opened with store::open_store) and the
+  // object's key in it.
+  std::string store_folder;
+  std::string store_key;
+  std::string store_backend;  // the backend's name in store::store_backends() ("s3", ...)
 };
 
 // Errors name the URI and what is wrong with it; unsupported schemes are kUnsupported.

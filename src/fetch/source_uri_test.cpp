@@ -57,11 +57,30 @@ TEST(SourceUri, RefusesHostileAndUnsupported) {
                           "ngc://nim/meta/m:../x?file=a", "hf://org/config..json?file=x"}) {
     EXPECT_FALSE(parse_source_uri(bad).ok()) << bad;
   }
-  auto s3 = parse_source_uri("s3://bucket/models/x.bin");
-  ASSERT_FALSE(s3.ok());
-  EXPECT_EQ(s3.error().code(), ErrorCode::kUnsupported);
-  EXPECT_NE(s3.error().message().find("not supported yet by download-to-cache: s3"), std::string::npos) << s3.error().message();
+  auto oci = parse_source_uri("oci://registry/models/x:1");
+  ASSERT_FALSE(oci.ok());
+  EXPECT_EQ(oci.error().code(), ErrorCode::kUnsupported);
+  EXPECT_NE(oci.error().message().find("not supported yet by download-to-cache: oci"), std::string::npos) << oci.error().message();
   EXPECT_EQ(parse_source_uri("hf://datasets/org/x?file=a").error().code(), ErrorCode::kUnsupported);
+}
+
+TEST(SourceUri, ObjectStoreSourcesNameOneObject) {
+  auto s3 = parse_source_uri("s3://bucket/models/llama/model%20a.safetensors");
+  ASSERT_TRUE(s3.ok()) << s3.error().message();
+  EXPECT_EQ(s3->kind, SourceKind::kStore);
+  EXPECT_EQ(s3->store_backend, "s3");
+  EXPECT_EQ(s3->store_folder, "s3://bucket/models/llama/");
+  EXPECT_EQ(s3->store_key, "model a.safetensors");
+  auto top = parse_source_uri("s3://bucket/config.json");
+  ASSERT_TRUE(top.ok()) << top.error().message();
+  EXPECT_EQ(top->store_folder, "s3://bucket/");
+  EXPECT_EQ(top->store_key, "config.json");
+  // Plain web servers and local paths keep their own kinds.
+  EXPECT_EQ(parse_source_uri("https://host/x.bin")->kind, SourceKind::kHttp);
+  EXPECT_EQ(parse_source_uri("file:///data/x.bin")->kind, SourceKind::kLocal);
+  for (const char* bad : {"s3://bucket", "s3://bucket/", "s3://bucket/models/", "s3://bucket/a/%2e%2e", "s3://bucket/a/%2Fetc"}) {
+    EXPECT_FALSE(parse_source_uri(bad).ok()) << bad;
+  }
 }
 
 }  // namespace

@@ -207,6 +207,7 @@ struct Transfer {
   int max_retries = 0;
   bool idempotent = true;
   bool resume_enabled = true;
+  bool negotiate = false;
   long connect_timeout_ms = 0;
   long low_speed_limit = 0;
   long low_speed_time_s = 0;
@@ -792,6 +793,11 @@ class EventLoop {
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (t.negotiate) {
+      // An empty user and password: the GSS-API credential cache supplies the identity.
+      curl_easy_setopt(easy, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_NEGOTIATE));
+      curl_easy_setopt(easy, CURLOPT_USERPWD, ":");
+    }
     curl_easy_setopt(
         easy, CURLOPT_HTTP_VERSION,
         options.http2 ? static_cast<long>(CURL_HTTP_VERSION_2TLS) : static_cast<long>(CURL_HTTP_VERSION_1_1));
@@ -1216,6 +1222,7 @@ void HttpClient::submit(HttpRequest request, HttpSink sink, Completion done) {
   t->max_retries = std::max(ro.max_retries.value_or(opts.max_retries), 0);
   t->idempotent = ro.idempotent.value_or(is_idempotent_method(request.method));
   t->resume_enabled = ro.resume;
+  t->negotiate = ro.negotiate;
   t->connect_timeout_ms = static_cast<long>(ro.connect_timeout.value_or(opts.connect_timeout).count());
   t->low_speed_limit = ro.low_speed_limit.value_or(opts.low_speed_limit);
   t->low_speed_time_s = static_cast<long>(ro.low_speed_time.value_or(opts.low_speed_time).count());

@@ -72,6 +72,9 @@ struct RequestOptions {
   std::optional<bool> idempotent;
   // Continue a broken GET body with a Range request instead of failing.
   bool resume = true;
+  // Kerberos SPNEGO (HTTP Negotiate) through libcurl's GSS-API, with the ticket of the
+  // credential cache KRB5CCNAME names (WebHDFS on secure clusters).
+  bool negotiate = false;
   // Set to true (from any thread) to abort the request; send() then returns kCancelled.
   std::shared_ptr<const std::atomic<bool>> cancel;
 };

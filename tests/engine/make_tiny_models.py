@@ -290,22 +290,28 @@ def tokenizer_cases(out, strings, n_pairs):
         ('roberta_bpe', 'pairs_no_special', 'pairs', None, None, False),
         ('bert_vocab_only', 'single', 'strings', None, None, True),
     ]
+    # The option variants run on the first 2,000 strings; every tokenizer sees all of them once.
+    write_json(os.path.join(out, 'strings_2000.json'), hexes[:2000])
+    jobs = []
     for name, label, inputs, truncation, padding, special in plan:
         judge_name = 'bert_uncased' if name == 'bert_vocab_only' else name
+        if inputs == 'strings' and label != 'single':
+            inputs = 'strings_2000'
         job = {'tokenizer': os.path.join(out, 'tokenizers', judge_name, 'tokenizer.json'),
-               'inputs': hexes if inputs == 'strings' else pairs, 'truncation': truncation, 'padding': padding,
-               'add_special_tokens': special}
+               'inputs': {'strings': hexes, 'strings_2000': hexes[:2000], 'pairs': pairs}[inputs], 'truncation': truncation,
+               'padding': padding, 'add_special_tokens': special}
         job_path = os.path.join(out, 'work', f'job_{name}_{label}.json')
         expected = os.path.join(out, 'expected', f'{name}__{label}.json')
         write_json(job_path, job)
         os.makedirs(os.path.dirname(expected), exist_ok=True)
-        node('encode', job_path, expected)
+        jobs += [job_path, expected]
         cases.append({'name': f'{name}/{label}', 'tokenizer_dir': os.path.join(out, 'tokenizers', name),
                       'inputs': inputs, 'truncation': truncation,
                       'padding': None if padding is None else {
                           'max_length': padding['maxLength'], 'direction': padding['direction'],
                           'pad_id': padding['padId'], 'pad_type_id': padding['padTypeId'], 'pad_token': padding['padToken']},
                       'add_special_tokens': special, 'expected': expected})
+    node('encode', *jobs)
     return cases
 
 
@@ -334,8 +340,9 @@ def unicode_probes(out, tokenizers):
     ]
     probes_path = os.path.join(out, 'work', 'unicode_probes.json')
     write_json(probes_path, probes)
-    subprocess.run(['node', os.path.join(HERE, 'unicode_probe.js'), probes_path, out], check=True)
-    return [{'name': p['name'], 'kind': p['kind'], 'config': p['config'], 'wrap': p.get('wrap', '')} for p in probes]
+    # Runs beside the tokenizer cases and the models (the caller waits for it).
+    process = subprocess.Popen(['node', os.path.join(HERE, 'unicode_probe.js'), probes_path, out])
+    return process, [{'name': p['name'], 'kind': p['kind'], 'config': p['config'], 'wrap': p.get('wrap', '')} for p in probes]
 
 
 def main():
@@ -354,11 +361,18 @@ def main():
         f.write('\n'.join(text_corpus.training_lines(1, 3000)) + '\n')
     tokenizers = make_tokenizers(out, train_path)
     strings = text_corpus.test_strings(2, args.strings)
-    manifest = {'tokenizer_cases': tokenizer_cases(out, strings, args.pairs), 'model_cases': [],
-                'unicode_probes': unicode_probes(out, tokenizers)}
-    if not args.tokenizers_only:
-        import reference_models
-        manifest['model_cases'] = reference_models.make_models(out, tokenizers, node)
+    probing, probes = unicode_probes(out, tokenizers)
+    try:
+        manifest = {'tokenizer_cases': tokenizer_cases(out, strings, args.pairs), 'model_cases': [],
+                    'unicode_probes': probes}
+        if not args.tokenizers_only:
+            import reference_models
+            manifest['model_cases'] = reference_models.make_models(out, tokenizers, node)
+    except BaseException:
+        probing.kill()
+        raise
+    if probing.wait() != 0:
+        sys.exit(f'unicode_probe.js failed ({probing.returncode})')
     write_json(os.path.join(out, 'manifest.json'), manifest)
 
 

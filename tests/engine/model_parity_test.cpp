@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <thread>
+#include <vector>
 
 #include "core/file_io.h"
 #include "core/json.h"
@@ -23,12 +25,18 @@ struct Variant {
   const char* name;
   engine::CpuGemm gemm;
   engine::Precision precision;
+  engine::DeviceKind device = engine::DeviceKind::kCpu;
 };
 
+// The CUDA variants are instantiated in builds with the CUDA backend and run where there is a GPU
+// (bench/gpu-check.sh).
 const Variant kVariants[] = {
     {"onednn_fp32", engine::CpuGemm::kOneDnn, engine::Precision::kFloat32},
     {"openblas_fp32", engine::CpuGemm::kOpenBlas, engine::Precision::kFloat32},
     {"onednn_bf16", engine::CpuGemm::kOneDnn, engine::Precision::kBFloat16},
+    {"cuda_fp32", engine::CpuGemm::kOneDnn, engine::Precision::kFloat32, engine::DeviceKind::kCuda},
+    {"cuda_fp16", engine::CpuGemm::kOneDnn, engine::Precision::kFloat16, engine::DeviceKind::kCuda},
+    {"cuda_bf16", engine::CpuGemm::kOneDnn, engine::Precision::kBFloat16, engine::DeviceKind::kCuda},
 };
 
 double cosine(std::span<const float> a, const std::vector<double>& b) {
@@ -48,7 +56,11 @@ class ModelParity : public ::testing::TestWithParam<std::tuple<std::string, int>
     data_ = testing::engine_testdata(&why);
     if (data_ == nullptr) GTEST_SKIP() << "engine test data unavailable: " << why;
     variant_ = kVariants[std::get<1>(GetParam())];
-    if (variant_.precision == engine::Precision::kBFloat16 && !engine::cpu_has_bf16()) {
+    if (variant_.device == engine::DeviceKind::kCuda && !engine::cuda_backend_available()) {
+      GTEST_SKIP() << "no CUDA backend in this build, or no GPU (bench/gpu-check.sh runs these)";
+    }
+    if (variant_.device == engine::DeviceKind::kCpu && variant_.precision == engine::Precision::kBFloat16 &&
+        !engine::cpu_has_bf16()) {
       GTEST_SKIP() << "this CPU has no avx512_bf16";
     }
     for (const Json& c : data_->manifest.at("model_cases")) {
@@ -61,6 +73,7 @@ class ModelParity : public ::testing::TestWithParam<std::tuple<std::string, int>
     engine::LoadOptions options;
     options.backend.gemm = variant_.gemm;
     options.backend.precision = variant_.precision;
+    options.backend.device = variant_.device;
     options.backend.threads = 2;
     options.max_batch_tokens = 256;  // several batches per call
     auto model = Model::load(case_.at("dir").get<std::string>(), options);
@@ -200,10 +213,54 @@ INSTANTIATE_TEST_SUITE_P(
     Models, ModelParity,
     ::testing::Combine(::testing::Values("bert_embed", "bert_cls_f16", "xlmr_embed", "roberta_dense", "bert_reranker",
                                          "xlmr_reranker"),
-                       ::testing::Values(0, 1, 2)),
+                       // The CUDA variants exist only in builds with the CUDA backend.
+                       ::testing::ValuesIn(engine::cuda_backend_built() ? std::vector<int>{0, 1, 2, 3, 4, 5}
+                                                                        : std::vector<int>{0, 1, 2})),
     [](const ::testing::TestParamInfo<std::tuple<std::string, int>>& param) {
       return std::get<0>(param.param) + "_" + kVariants[std::get<1>(param.param)].name;
     });
+
+}  // namespace
+}  // namespace airlock
+
+namespace airlock {
+namespace {
+
+// One Model shared by several threads gives each caller exactly what it gets alone.
+TEST(ModelConcurrency, ConcurrentCallersGetTheirOwnResults) {
+  std::string why;
+  const testing::EngineTestdata* data = testing::engine_testdata(&why);
+  if (data == nullptr) GTEST_SKIP() << "engine test data unavailable: " << why;
+  engine::LoadOptions options;
+  options.backend.threads = 2;
+  options.max_batch_tokens = 128;
+  auto model = engine::Model::load(data->root / "models" / "bert_embed", options);
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  auto reference = read_json_file(data->root / "models" / "bert_embed" / "reference.json");
+  ASSERT_TRUE(reference.ok());
+  std::vector<std::string> texts = decode_all(reference->at("plain").at("inputs"));
+  constexpr int kThreads = 4;
+  std::vector<std::vector<std::string>> inputs(kThreads);
+  std::vector<engine::Embeddings> alone(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    for (std::size_t i = static_cast<std::size_t>(t); i < texts.size(); i += 2) inputs[static_cast<std::size_t>(t)].push_back(texts[i]);
+    auto e = (*model)->embed(inputs[static_cast<std::size_t>(t)]);
+    ASSERT_TRUE(e.ok());
+    alone[static_cast<std::size_t>(t)] = std::move(e).value();
+  }
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(kThreads, 0);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 3; ++round) {
+        auto e = (*model)->embed(inputs[static_cast<std::size_t>(t)]);
+        if (!e.ok() || e->values != alone[static_cast<std::size_t>(t)].values) ++mismatches[static_cast<std::size_t>(t)];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(mismatches[static_cast<std::size_t>(t)], 0) << "thread " << t;
+}
 
 }  // namespace
 }  // namespace airlock

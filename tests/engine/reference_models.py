@@ -354,4 +354,5 @@ def encode_with(node, out, name, model_dir, inputs, max_tokens):
     write_json(job_path, job)
     node('encode', job_path, result_path)
     with open(result_path) as f:
-        return json.load(f)['results']
+        results = json.load(f)['results']
+    return [{'ids': [int(x) for x in r[0].split()], 'type_ids': [int(x) for x in r[1].split()]} for r in results]

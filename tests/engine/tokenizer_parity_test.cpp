@@ -1,5 +1,5 @@
 // airlock's tokenizers against Hugging Face `tokenizers` (the npm binding of the Rust library)
-// on 10,000 generated strings and 2,000 pairs, for WordPiece, byte-level BPE and Unigram
+// on 10,000 generated strings (2,000 for the option variants) and 2,000 pairs, for WordPiece, byte-level BPE and Unigram
 // tokenizer.json files (trained by that library, plus one from SentencePiece with a real
 // Precompiled charsmap) and a vocab.txt-only repository: ids, type ids and attention masks must
 // be identical, with truncation and padding variants.
@@ -7,8 +7,11 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 #include "core/file_io.h"
 #include "core/json.h"
+#include "engine/json_value.h"
 #include "engine/tokenizer.h"
 #include "engine_testdata.h"
 
@@ -33,6 +36,17 @@ std::string printable(std::string_view bytes) {
 std::string join(const std::vector<std::int32_t>& v) {
   std::string out;
   for (std::size_t i = 0; i < v.size(); ++i) out += (i ? " " : "") + std::to_string(v[i]);
+  return out;
+}
+
+std::vector<std::int32_t> numbers(const std::string& text) {
+  std::vector<std::int32_t> out;
+  const char* p = text.c_str();
+  char* end = nullptr;
+  for (long v = std::strtol(p, &end, 10); end != p; v = std::strtol(p, &end, 10)) {
+    out.push_back(static_cast<std::int32_t>(v));
+    p = end;
+  }
   return out;
 }
 
@@ -72,17 +86,21 @@ TEST_P(TokenizerParity, MatchesHuggingFaceTokenizers) {
     tokenizer->set_padding(params);
   }
   bool special = c.at("add_special_tokens").get<bool>();
-  auto inputs = read_json_file(data->root / (c.at("inputs").get<std::string>() + ".json"));
+  auto load = [](const std::filesystem::path& path) -> Result<engine::JsonValue> {
+    AIRLOCK_ASSIGN_OR_RETURN(std::string text, read_file(path));
+    return engine::parse_json_value(text, path.string());
+  };
+  auto inputs = load(data->root / (c.at("inputs").get<std::string>() + ".json"));
   ASSERT_TRUE(inputs.ok()) << inputs.error().message();
-  auto expected = read_json_file(c.at("expected").get<std::string>());
+  auto expected = load(c.at("expected").get<std::string>());
   ASSERT_TRUE(expected.ok()) << expected.error().message();
-  const Json& results = expected->at("results");
+  const engine::JsonValue& results = expected->at("results");
   ASSERT_EQ(results.size(), inputs->size());
 
   int failures = 0;
   std::size_t compared = 0;
   for (std::size_t i = 0; i < inputs->size(); ++i) {
-    const Json& input = (*inputs)[i];
+    const engine::JsonValue& input = (*inputs)[i];
     std::string a, b;
     bool pair = input.is_array();
     if (pair) {
@@ -93,9 +111,9 @@ TEST_P(TokenizerParity, MatchesHuggingFaceTokenizers) {
     }
     std::string_view bv(b);
     auto got = tokenizer->encode(a, pair ? &bv : nullptr, special);
-    const Json& want = results[i];
+    const engine::JsonValue& want = results[i];
     std::string what = pair ? fmt::format("[{}] + [{}]", printable(a), printable(b)) : fmt::format("[{}]", printable(a));
-    if (want.contains("error")) {
+    if (want.is_object()) {
       EXPECT_FALSE(got.ok()) << "input " << i << " " << what << ": the reference failed (" << want.at("error")
                              << ") but airlock encoded it";
       continue;
@@ -105,9 +123,9 @@ TEST_P(TokenizerParity, MatchesHuggingFaceTokenizers) {
       if (++failures > 10) break;
       continue;
     }
-    auto ids = want.at("ids").get<std::vector<std::int32_t>>();
-    auto type_ids = want.at("type_ids").get<std::vector<std::int32_t>>();
-    auto mask = want.at("attention_mask").get<std::vector<std::int32_t>>();
+    auto ids = numbers(want[0].get<std::string>());
+    auto type_ids = numbers(want[1].get<std::string>());
+    auto mask = numbers(want[2].get<std::string>());
     std::vector<std::int32_t> got_mask(got->attention_mask.begin(), got->attention_mask.end());
     if (got->ids != ids || got->type_ids != type_ids || got_mask != mask) {
       ADD_FAILURE() << "input " << i << " " << what << "\n  expected ids " << join(ids) << "\n  airlock  ids "

@@ -2,10 +2,11 @@
 // npm binding @anush008/tokenizers). Two commands, used by make_tiny_models.py:
 //   node tokenizers_tool.js train <WordPiece|BPE|Unigram> <corpus.txt> <out.json>
 //       trains a model with the library's default trainer (pre-tokenizer chosen to match) and saves it
-//   node tokenizers_tool.js encode <job.json> <out.json>
+//   node tokenizers_tool.js encode <job.json> <out.json> [<job.json> <out.json> ...]
 //       job: {"tokenizer": path, "inputs": [hex | [hex, hex]], "truncation": {...}|null,
 //             "padding": {...}|null, "add_special_tokens": bool}; strings are hex-encoded UTF-8
-//       bytes (invalid sequences are decoded with U+FFFD, as airlock does)
+//       bytes (invalid sequences are decoded with U+FFFD, as airlock does). Each result is
+//       ["ids", "type ids", "attention mask"] (space-separated) or {"error": message}.
 'use strict';
 const path = require('path');
 const fs = require('fs');
@@ -68,7 +69,8 @@ async function encode(jobPath, out) {
       if (e.error) {
         results.push({ error: e.error });
       } else {
-        results.push({ ids: e.getIds(), type_ids: e.getTypeIds(), attention_mask: e.getAttentionMask() });
+        // Compact: three space-separated lists, so that the C++ side parses them quickly.
+        results.push([e.getIds().join(' '), e.getTypeIds().join(' '), e.getAttentionMask().join(' ')]);
       }
     }
   }
@@ -78,7 +80,12 @@ async function encode(jobPath, out) {
 async function main() {
   const [command, ...args] = process.argv.slice(2);
   if (command === 'train') return train(args[0], args[1], args[2]);
-  if (command === 'encode') return encode(args[0], args[1]);
+  if (command === 'encode') {
+    // Several jobs per process: starting node and loading the library costs more than a job.
+    if (args.length === 0 || args.length % 2 !== 0) throw new Error('encode takes pairs of <job.json> <out.json>');
+    for (let i = 0; i < args.length; i += 2) await encode(args[i], args[i + 1]);
+    return;
+  }
   throw new Error('usage: tokenizers_tool.js train|encode ...');
 }
 

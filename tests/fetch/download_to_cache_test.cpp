@@ -251,6 +251,7 @@ TEST_F(DownloadToCache, HostileManifestsChangeNothing) {
       hostile("ngc-file.yaml", "p1", "config.json", "ngc://nim/meta/tiny:1.0+a?file=/etc/passwd"),
       hostile("version.yaml", "p1", "config.json", "ngc://nim/meta/tiny:..?file=config.json"),
       hostile("id.yaml", "a/../../../x", "config.json", "hf://org/tiny?file=config.json"),
+      hostile("s3-key.yaml", "p1", "x.bin", "s3://bucket/models/%2e%2e"),
   };
   for (const std::string& m : manifests) {
     auto run = airlock({"download-to-cache", "-m", m, "--all", "--cache-dir", cache().string()});
@@ -269,11 +270,12 @@ TEST_F(DownloadToCache, HostileManifestsChangeNothing) {
   EXPECT_TRUE(fs::is_empty(outside));
   EXPECT_FALSE(fs::exists(cache() / ".airlock"));
   EXPECT_FALSE(fs::exists(cache() / "huggingface"));
-  // Object stores are not a source yet, and say so.
-  auto s3 = airlock({"download-to-cache", "-m", hostile("s3.yaml", "p1", "x.bin", "s3://bucket/x.bin"), "--all", "--cache-dir",
-                     cache().string()});
-  EXPECT_EQ(s3.exit_code, 2);
-  EXPECT_NE(s3.err.find("not supported yet by download-to-cache: s3"), std::string::npos) << s3.err;
+  // Object stores are sources (tests/fetch/store_source_test.cpp); a scheme no store backend
+  // serves is refused and says so.
+  auto oci = airlock({"download-to-cache", "-m", hostile("oci.yaml", "p1", "x.bin", "oci://registry/models/x:1"), "--all",
+                      "--cache-dir", cache().string()});
+  EXPECT_EQ(oci.exit_code, 2);
+  EXPECT_NE(oci.err.find("not supported yet by download-to-cache: oci"), std::string::npos) << oci.err;
 }
 
 TEST_F(DownloadToCache, CredentialErrorsNameTheVariable) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <unordered_map>
 
 #include "engine/cpu/kernels.h"
 #include "engine/numeric.h"
@@ -23,10 +24,15 @@ struct GemmContext::Impl {
   dnnl::engine engine;
   dnnl::stream stream;
   int threads = 0;
-  // Primitives per problem: (m, n, k, epilogue, activation).
+  // Primitives per problem: (m, n, k, epilogue, activation, bf16 output); every layer of that
+  // shape shares one, pointed at its own weights for each call.
+  // The memory objects and the argument map are made once per primitive and re-pointed at each
+  // call's buffers: nothing is allocated in the steady state.
   struct Primitive {
     dnnl::matmul::primitive_desc pd;
     dnnl::matmul matmul;
+    memory src, weights, bias, dst, residual;
+    std::unordered_map<int, memory> args;
   };
   std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t, int, int, bool>, Primitive> primitives;
   std::vector<std::uint8_t> scratchpad;
@@ -106,30 +112,44 @@ Status Linear::run(const GemmCall& call, Epilogue epilogue, Activation activatio
       attr.set_post_ops(ops);
       attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
       dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, w.packed_desc, bias_desc, dst), attr, ctx.engine);
-      if (pd.scratchpad_desc().get_size() > ctx.scratchpad.size()) ctx.scratchpad.resize(pd.scratchpad_desc().get_size());
       if (ctx.implementation.empty()) ctx.implementation = pd.impl_info_str();
-      // Bound the cache: one entry per distinct batch size and layer shape.
-      if (ctx.primitives.size() > 512) ctx.primitives.clear();
-      it = ctx.primitives.emplace(key, GemmContext::Impl::Primitive{pd, dnnl::matmul(pd)}).first;
+      // Bound the cache: one entry per layer shape and distinct batch size. Clearing it drops every
+      // entry's reference to the scratchpad too, so the scratchpad can grow after it.
+      if (ctx.primitives.size() > 1024) ctx.primitives.clear();
+      if (pd.scratchpad_desc().get_size() > ctx.scratchpad.size()) {
+        // Earlier primitives hold memory objects over the old scratchpad: re-point them.
+        ctx.scratchpad.resize(pd.scratchpad_desc().get_size());
+        for (auto& [other_key, other] : ctx.primitives) {
+          other.args.at(DNNL_ARG_SCRATCHPAD).set_data_handle(ctx.scratchpad.data());
+        }
+      }
+      GemmContext::Impl::Primitive p{pd,
+                                     dnnl::matmul(pd),
+                                     memory(pd.src_desc(), ctx.engine, nullptr),
+                                     memory(w.packed_desc, ctx.engine, nullptr),
+                                     memory(bias_desc, ctx.engine, nullptr),
+                                     memory(pd.dst_desc(), ctx.engine, nullptr),
+                                     memory(),
+                                     {}};
+      p.args = {{DNNL_ARG_SRC, p.src},
+                {DNNL_ARG_WEIGHTS, p.weights},
+                {DNNL_ARG_BIAS, p.bias},
+                {DNNL_ARG_DST, p.dst},
+                {DNNL_ARG_SCRATCHPAD, memory(pd.scratchpad_desc(), ctx.engine, ctx.scratchpad.data())}};
+      if (epilogue == Epilogue::kBiasResidual) {
+        p.residual = memory(memory::desc({m, n}, memory::data_type::f32, memory::format_tag::ab), ctx.engine, nullptr);
+        p.args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, p.residual);
+      }
+      it = ctx.primitives.emplace(key, std::move(p)).first;
     }
-    const dnnl::matmul& mm = it->second.matmul;
-    const dnnl::matmul::primitive_desc& pd = it->second.pd;
-    memory src(pd.src_desc(), ctx.engine,
-               ctx.precision == Precision::kBFloat16 ? static_cast<void*>(const_cast<std::uint16_t*>(call.x_bf16))
-                                                     : static_cast<void*>(const_cast<float*>(call.x)));
-    memory dst(pd.dst_desc(), ctx.engine, bf16_out ? static_cast<void*>(call.y_bf16) : static_cast<void*>(call.y));
-    memory scratch(pd.scratchpad_desc(), ctx.engine, ctx.scratchpad.data());
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
-                                         {DNNL_ARG_WEIGHTS, w.packed},
-                                         {DNNL_ARG_BIAS, w.bias_memory},
-                                         {DNNL_ARG_DST, dst},
-                                         {DNNL_ARG_SCRATCHPAD, scratch}};
-    if (epilogue == Epilogue::kBiasResidual) {
-      memory residual(memory::desc({m, n}, memory::data_type::f32, memory::format_tag::ab), ctx.engine,
-                      const_cast<float*>(call.residual));
-      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, residual);
-    }
-    mm.execute(ctx.stream, args);
+    GemmContext::Impl::Primitive& p = it->second;
+    p.src.set_data_handle(ctx.precision == Precision::kBFloat16 ? static_cast<void*>(const_cast<std::uint16_t*>(call.x_bf16))
+                                                                : static_cast<void*>(const_cast<float*>(call.x)));
+    p.weights.set_data_handle(w.packed.get_data_handle());
+    p.bias.set_data_handle(w.bias.data());
+    p.dst.set_data_handle(bf16_out ? static_cast<void*>(call.y_bf16) : static_cast<void*>(call.y));
+    if (epilogue == Epilogue::kBiasResidual) p.residual.set_data_handle(const_cast<float*>(call.residual));
+    p.matmul.execute(ctx.stream, p.args);
     ctx.stream.wait();
   } catch (const dnnl::error& e) {
     return internal_error(fmt::format("oneDNN matmul {}x{}x{} failed: {}", m, n, k, e.what()));

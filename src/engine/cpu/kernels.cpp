@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "engine/numeric.h"
@@ -17,6 +18,9 @@
 
 namespace airlock::engine::cpu {
 namespace {
+
+// Element-wise passes smaller than this run on the calling thread alone.
+constexpr std::int64_t kParallelElements = 1 << 15;
 
 // exp(x) by range reduction to [-ln2/2, ln2/2] and a degree-6 polynomial (relative error ~2e-7),
 // written without branches so that loops over it vectorize.
@@ -74,9 +78,43 @@ inline float apply(float x) {
   }
 }
 
+// 16 floats: one AVX-512 register (two AVX2 ones, four SSE ones on the other clones).
+typedef float Vec16 __attribute__((vector_size(64)));
+typedef std::int32_t Int16 __attribute__((vector_size(64)));
+
+// Unaligned loads and stores; macros, because passing 64-byte vectors to functions would change
+// the calling convention between the clones.
+#define AIRLOCK_LOAD16(v, p) std::memcpy(&(v), (p), sizeof(Vec16))
+#define AIRLOCK_STORE16(p, v) std::memcpy((p), &(v), sizeof(Vec16))
+
+// fast_exp on 16 lanes, in place (same steps as the scalar version).
+#define AIRLOCK_EXP16(x)                                                         \
+  do {                                                                           \
+    x = x < -87.3365447504f ? -87.3365447504f : x;                              \
+    x = x > 88.3762626647949f ? 88.3762626647949f : x;                          \
+    Vec16 n_ = x * 1.44269504088896341f + 12582912.0f;                          \
+    n_ -= 12582912.0f;                                                           \
+    Vec16 r_ = x - n_ * 0.693359375f;                                            \
+    r_ = r_ - n_ * -2.12194440e-4f;                                              \
+    Vec16 p_ = r_ * 1.9875691500e-4f + 1.3981999507e-3f;                        \
+    p_ = p_ * r_ + 8.3334519073e-3f;                                             \
+    p_ = p_ * r_ + 4.1665795894e-2f;                                             \
+    p_ = p_ * r_ + 1.6666665459e-1f;                                             \
+    p_ = p_ * r_ + 5.0000001201e-1f;                                             \
+    p_ = p_ * r_ * r_ + r_ + 1.0f;                                               \
+    Int16 bits_ = (__builtin_convertvector(n_, Int16) + 127) << 23;             \
+    x = p_ * __builtin_bit_cast(Vec16, bits_);                                   \
+  } while (false)
+
+float horizontal_sum(const float* lanes16) {
+  float s = 0;
+  for (int i = 0; i < 16; ++i) s += lanes16[i];
+  return s;
+}
+
 template <Activation kAct>
 AIRLOCK_CLONES void bias_activation_rows(float* y, std::int64_t rows, std::int64_t cols, const float* bias) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelElements)
   for (std::int64_t r = 0; r < rows; ++r) {
     float* row = y + r * cols;
     if (bias != nullptr) {
@@ -89,15 +127,30 @@ AIRLOCK_CLONES void bias_activation_rows(float* y, std::int64_t rows, std::int64
 
 AIRLOCK_CLONES void normalize_row(float* x, std::int64_t n, const float* gamma, const float* beta, float eps,
                                   std::uint16_t* out_bf16) {
-  float sum = 0;
-  for (std::int64_t i = 0; i < n; ++i) sum += x[i];
-  float mean = sum / static_cast<float>(n);
-  float sq = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    float v = x[i] - mean;
+  // Sums in 16 lanes (the compiler may not reorder a scalar float sum itself).
+  const std::int64_t full = n / 16 * 16;
+  Vec16 acc = {};
+  for (std::int64_t i = 0; i < full; i += 16) {
+    Vec16 v;
+    AIRLOCK_LOAD16(v, x + i);
+    acc += v;
+  }
+  float lanes[16];
+  AIRLOCK_STORE16(lanes, acc);
+  float sum = horizontal_sum(lanes);
+  for (std::int64_t i = full; i < n; ++i) sum += x[i];
+  const float mean = sum / static_cast<float>(n);
+  Vec16 sq = {};
+  for (std::int64_t i = 0; i < full; i += 16) {
+    Vec16 v;
+    AIRLOCK_LOAD16(v, x + i);
+    v -= mean;
     sq += v * v;
   }
-  float inv = 1.0f / std::sqrt(sq / static_cast<float>(n) + eps);
+  AIRLOCK_STORE16(lanes, sq);
+  float squares = horizontal_sum(lanes);
+  for (std::int64_t i = full; i < n; ++i) squares += (x[i] - mean) * (x[i] - mean);
+  const float inv = 1.0f / std::sqrt(squares / static_cast<float>(n) + eps);
   for (std::int64_t i = 0; i < n; ++i) x[i] = (x[i] - mean) * inv * gamma[i] + beta[i];
   if (out_bf16 != nullptr) {
     for (std::int64_t i = 0; i < n; ++i) out_bf16[i] = float_to_bf16(x[i]);
@@ -105,79 +158,130 @@ AIRLOCK_CLONES void normalize_row(float* x, std::int64_t n, const float* gamma, 
 }
 
 // One (sequence, head): scores = Q·Kᵀ/√d, softmax over the sequence's own keys, ctx = P·V.
-// Kᵀ is staged in `kt` so that both products run along contiguous rows in 4-row blocks. `q`
+// Kᵀ is staged in `kt` so that both products are register-tiled micro-kernels: 4 queries × 32
+// keys, then 4 queries × 32 output dims, each step a broadcast and whole-register FMAs. `q`
 // points at the head's Q of the first token; K and V follow `hidden` and 2·`hidden` floats later.
-template <int kHeadDim>
 AIRLOCK_CLONES void attention_head(const float* q, std::int64_t stride, std::int64_t hidden, std::int64_t length,
-                                   std::int64_t head_dim, float* kt, float* scores, float* ctx,
-                                   std::uint16_t* ctx_bf16) {
-  const std::int64_t dh = kHeadDim > 0 ? kHeadDim : head_dim;
-  const std::int64_t padded = (length + 15) & ~std::int64_t{15};
+                                   std::int64_t dh, float* __restrict kt, float* __restrict scores,
+                                   float* __restrict qbuf, float* ctx, std::uint16_t* ctx_bf16) {
+  constexpr int kRows = 4;
+  const std::int64_t padded = (length + 31) / 32 * 32;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
   const float* keys = q + hidden;
   const float* values = q + 2 * hidden;
   for (std::int64_t j = 0; j < length; ++j) {
     const float* key = keys + j * stride;
-    for (std::int64_t c = 0; c < dh; ++c) kt[c * padded + j] = key[c] * scale;
+    for (std::int64_t c = 0; c < dh; ++c) kt[c * padded + j] = key[c];
   }
   for (std::int64_t c = 0; c < dh; ++c) {
     for (std::int64_t j = length; j < padded; ++j) kt[c * padded + j] = 0;
   }
-  float* s0 = scores;
-  float* s1 = scores + padded;
-  float* s2 = scores + 2 * padded;
-  float* s3 = scores + 3 * padded;
-  float* rows_of[4] = {s0, s1, s2, s3};
-  for (std::int64_t i0 = 0; i0 < length; i0 += 4) {
-    const std::int64_t rows = std::min<std::int64_t>(4, length - i0);
-    std::fill(scores, scores + 4 * padded, 0.0f);
+  const std::int64_t full = dh / 32 * 32;  // output dims done 32 at a time; the rest one by one
+  for (std::int64_t i0 = 0; i0 < length; i0 += kRows) {
+    const std::int64_t rows = std::min<std::int64_t>(kRows, length - i0);
     for (std::int64_t c = 0; c < dh; ++c) {
-      const float* ktc = kt + c * padded;
-      const float q0 = q[i0 * stride + c];
-      const float q1 = rows > 1 ? q[(i0 + 1) * stride + c] : 0.0f;
-      const float q2 = rows > 2 ? q[(i0 + 2) * stride + c] : 0.0f;
-      const float q3 = rows > 3 ? q[(i0 + 3) * stride + c] : 0.0f;
-      for (std::int64_t j = 0; j < padded; ++j) {
-        const float kv = ktc[j];
-        s0[j] += q0 * kv;
-        s1[j] += q1 * kv;
-        s2[j] += q2 * kv;
-        s3[j] += q3 * kv;
-      }
+      for (int r = 0; r < kRows; ++r) qbuf[c * kRows + r] = r < rows ? q[(i0 + r) * stride + c] * scale : 0.0f;
     }
-    for (std::int64_t r = 0; r < rows; ++r) {
-      float* row = rows_of[r];
-      float m = row[0];
-      for (std::int64_t j = 1; j < length; ++j) m = std::max(m, row[j]);
-      float sum = 0;
-      for (std::int64_t j = 0; j < length; ++j) {
-        row[j] = fast_exp(row[j] - m);
-        sum += row[j];
-      }
-      const float inv = 1.0f / sum;
-      for (std::int64_t j = 0; j < length; ++j) row[j] *= inv;
-    }
-    float acc[4][kHeadDim > 0 ? kHeadDim : 256];
-    for (int r = 0; r < 4; ++r) std::fill(acc[r], acc[r] + dh, 0.0f);
-    for (std::int64_t j = 0; j < length; ++j) {
-      const float* v = values + j * stride;
-      const float p0 = s0[j], p1 = s1[j], p2 = s2[j], p3 = s3[j];
+    for (std::int64_t j0 = 0; j0 < padded; j0 += 32) {
+      Vec16 a0 = {}, a1 = {}, a2 = {}, a3 = {}, b0 = {}, b1 = {}, b2 = {}, b3 = {};
       for (std::int64_t c = 0; c < dh; ++c) {
-        const float vv = v[c];
-        acc[0][c] += p0 * vv;
-        acc[1][c] += p1 * vv;
-        acc[2][c] += p2 * vv;
-        acc[3][c] += p3 * vv;
+        Vec16 k0, k1;
+        AIRLOCK_LOAD16(k0, kt + c * padded + j0);
+        AIRLOCK_LOAD16(k1, kt + c * padded + j0 + 16);
+        const float* q4 = qbuf + c * kRows;
+        a0 += q4[0] * k0;
+        b0 += q4[0] * k1;
+        a1 += q4[1] * k0;
+        b1 += q4[1] * k1;
+        a2 += q4[2] * k0;
+        b2 += q4[2] * k1;
+        a3 += q4[3] * k0;
+        b3 += q4[3] * k1;
       }
+      AIRLOCK_STORE16(scores + 0 * padded + j0, a0);
+      AIRLOCK_STORE16(scores + 0 * padded + j0 + 16, b0);
+      AIRLOCK_STORE16(scores + 1 * padded + j0, a1);
+      AIRLOCK_STORE16(scores + 1 * padded + j0 + 16, b1);
+      AIRLOCK_STORE16(scores + 2 * padded + j0, a2);
+      AIRLOCK_STORE16(scores + 2 * padded + j0 + 16, b2);
+      AIRLOCK_STORE16(scores + 3 * padded + j0, a3);
+      AIRLOCK_STORE16(scores + 3 * padded + j0 + 16, b3);
     }
     for (std::int64_t r = 0; r < rows; ++r) {
-      if (ctx_bf16 != nullptr) {
-        std::uint16_t* out = ctx_bf16 + (i0 + r) * hidden;
-        for (std::int64_t c = 0; c < dh; ++c) out[c] = float_to_bf16(acc[r][c]);
-      } else {
-        float* out = ctx + (i0 + r) * hidden;
-        for (std::int64_t c = 0; c < dh; ++c) out[c] = acc[r][c];
+      // Softmax over the sequence's keys in 16-lane steps; the padding keys get -inf so that
+      // they weigh exactly 0.
+      float* __restrict row = scores + r * padded;
+      for (std::int64_t j = length; j < padded; ++j) row[j] = -std::numeric_limits<float>::infinity();
+      Vec16 vmax;
+      AIRLOCK_LOAD16(vmax, row);
+      for (std::int64_t j = 16; j < padded; j += 16) {
+        Vec16 v;
+        AIRLOCK_LOAD16(v, row + j);
+        vmax = v > vmax ? v : vmax;
       }
+      float lanes[16];
+      AIRLOCK_STORE16(lanes, vmax);
+      float m = lanes[0];
+      for (int k = 1; k < 16; ++k) m = std::max(m, lanes[k]);
+      Vec16 vsum = {};
+      for (std::int64_t j = 0; j < padded; j += 16) {
+        Vec16 v;
+        AIRLOCK_LOAD16(v, row + j);
+        const Int16 real = v > -std::numeric_limits<float>::infinity();
+        v -= m;
+        AIRLOCK_EXP16(v);
+        const Vec16 zero = {};
+        v = real ? v : zero;  // exp clamps its input, so the padding lanes must be zeroed here
+        vsum += v;
+        AIRLOCK_STORE16(row + j, v);
+      }
+      AIRLOCK_STORE16(lanes, vsum);
+      const float inv = 1.0f / horizontal_sum(lanes);
+      for (std::int64_t j = 0; j < padded; j += 16) {
+        Vec16 v;
+        AIRLOCK_LOAD16(v, row + j);
+        v *= inv;
+        AIRLOCK_STORE16(row + j, v);
+      }
+    }
+    for (std::int64_t r = rows; r < kRows; ++r) std::fill(scores + r * padded, scores + r * padded + length, 0.0f);
+    auto emit = [&](std::int64_t r, std::int64_t c, float v) {
+      if (ctx_bf16 != nullptr) {
+        ctx_bf16[(i0 + r) * hidden + c] = float_to_bf16(v);
+      } else {
+        ctx[(i0 + r) * hidden + c] = v;
+      }
+    };
+    for (std::int64_t c0 = 0; c0 < full; c0 += 32) {
+      Vec16 a0 = {}, a1 = {}, a2 = {}, a3 = {}, b0 = {}, b1 = {}, b2 = {}, b3 = {};
+      for (std::int64_t j = 0; j < length; ++j) {
+        Vec16 v0, v1;
+        AIRLOCK_LOAD16(v0, values + j * stride + c0);
+        AIRLOCK_LOAD16(v1, values + j * stride + c0 + 16);
+        const float p0 = scores[j], p1 = scores[padded + j], p2 = scores[2 * padded + j], p3 = scores[3 * padded + j];
+        a0 += p0 * v0;
+        b0 += p0 * v1;
+        a1 += p1 * v0;
+        b1 += p1 * v1;
+        a2 += p2 * v0;
+        b2 += p2 * v1;
+        a3 += p3 * v0;
+        b3 += p3 * v1;
+      }
+      const Vec16 out[kRows][2] = {{a0, b0}, {a1, b1}, {a2, b2}, {a3, b3}};
+      for (std::int64_t r = 0; r < rows; ++r) {
+        for (int half = 0; half < 2; ++half) {
+          for (int cc = 0; cc < 16; ++cc) emit(r, c0 + half * 16 + cc, out[r][half][cc]);
+        }
+      }
+    }
+    for (std::int64_t c = full; c < dh; ++c) {
+      float acc[kRows] = {};
+      for (std::int64_t j = 0; j < length; ++j) {
+        const float v = values[j * stride + c];
+        for (int r = 0; r < kRows; ++r) acc[r] += scores[r * padded + j] * v;
+      }
+      for (std::int64_t r = 0; r < rows; ++r) emit(r, c, acc[r]);
     }
   }
 }
@@ -200,7 +304,7 @@ float activate(float x, Activation act) {
 void embed(const std::int32_t* ids, const std::int32_t* positions, const std::int32_t* type_ids, std::int64_t tokens,
            const float* word, const float* position, const float* type, std::int64_t hidden, const float* gamma,
            const float* beta, float eps, float* out, std::uint16_t* out_bf16) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (tokens * hidden >= kParallelElements)
   for (std::int64_t t = 0; t < tokens; ++t) {
     const float* w = word + static_cast<std::int64_t>(ids[t]) * hidden;
     const float* p = position + static_cast<std::int64_t>(positions[t]) * hidden;
@@ -213,7 +317,7 @@ void embed(const std::int32_t* ids, const std::int32_t* positions, const std::in
 
 void layer_norm(float* x, std::int64_t rows, std::int64_t hidden, const float* gamma, const float* beta, float eps,
                 std::uint16_t* out_bf16) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * hidden >= kParallelElements)
   for (std::int64_t r = 0; r < rows; ++r) {
     normalize_row(x + r * hidden, hidden, gamma, beta, eps, out_bf16 != nullptr ? out_bf16 + r * hidden : nullptr);
   }
@@ -232,7 +336,7 @@ void bias_activation(float* y, std::int64_t rows, std::int64_t cols, const float
 }
 
 void bias_residual(float* y, std::int64_t rows, std::int64_t cols, const float* bias, const float* residual) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelElements)
   for (std::int64_t r = 0; r < rows; ++r) {
     float* row = y + r * cols;
     if (residual == nullptr) {
@@ -250,12 +354,17 @@ void attention(const float* qkv, const std::int32_t* offsets, std::int64_t seque
   const std::int64_t stride = 3 * hidden;
   std::int64_t max_length = 0;
   for (std::int64_t s = 0; s < sequences; ++s) max_length = std::max<std::int64_t>(max_length, offsets[s + 1] - offsets[s]);
-  const std::int64_t padded = (max_length + 15) & ~std::int64_t{15};
+  const std::int64_t padded = (max_length + 31) / 32 * 32;
   const std::int64_t pairs = sequences * heads;
-#pragma omp parallel
+  // Work in multiply-adds: below this a parallel team costs more than it saves.
+  const std::int64_t work = pairs * max_length * max_length * dh;
+#pragma omp parallel if (work >= 4 * kParallelElements)
   {
-    std::vector<float> kt(static_cast<std::size_t>(dh * padded));
-    std::vector<float> scores(static_cast<std::size_t>(4 * padded));
+    // Per-thread scratch that only ever grows: no allocation once the largest batch was seen.
+    thread_local std::vector<float> kt, scores, qbuf;
+    if (kt.size() < static_cast<std::size_t>(dh * padded)) kt.resize(static_cast<std::size_t>(dh * padded));
+    if (scores.size() < static_cast<std::size_t>(4 * padded)) scores.resize(static_cast<std::size_t>(4 * padded));
+    if (qbuf.size() < static_cast<std::size_t>(4 * dh)) qbuf.resize(static_cast<std::size_t>(4 * dh));
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t pair = 0; pair < pairs; ++pair) {
       std::int64_t s = pair / heads, h = pair % heads;
@@ -264,21 +373,13 @@ void attention(const float* qkv, const std::int32_t* offsets, std::int64_t seque
       const float* q = qkv + begin * stride + h * dh;
       float* out = ctx != nullptr ? ctx + begin * hidden + h * dh : nullptr;
       std::uint16_t* out16 = ctx_bf16 != nullptr ? ctx_bf16 + begin * hidden + h * dh : nullptr;
-      if (dh == 32) {
-        attention_head<32>(q, stride, hidden, length, dh, kt.data(), scores.data(), out, out16);
-      } else if (dh == 64) {
-        attention_head<64>(q, stride, hidden, length, dh, kt.data(), scores.data(), out, out16);
-      } else if (dh == 128) {
-        attention_head<128>(q, stride, hidden, length, dh, kt.data(), scores.data(), out, out16);
-      } else {
-        attention_head<0>(q, stride, hidden, length, dh, kt.data(), scores.data(), out, out16);
-      }
+      attention_head(q, stride, hidden, length, dh, kt.data(), scores.data(), qbuf.data(), out, out16);
     }
   }
 }
 
 void to_bf16(const float* x, std::uint16_t* out, std::int64_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelElements)
   for (std::int64_t i = 0; i < n; ++i) out[i] = float_to_bf16(x[i]);
 }
 
