@@ -1,20 +1,23 @@
 // The peer of bench/server/serve_bench.py: the engine's raw throughput on the inputs the server
-// is loaded with, without HTTP, JSON or scheduling. Loads the model once, then embeds batches of
-// B copies of the text for at least S seconds and prints {"batch", "sequences_per_s", "tokens"}.
-//   serve_engine_peer --model DIR --text TEXT --batch B [--seconds S] [--threads N]
+// is loaded with, without HTTP, JSON or scheduling. Loads the model once, then C callers (as the
+// server's C executors do: tokenization overlaps another caller's forward pass) embed batches of
+// B copies of the text for at least S seconds; prints {"batch", "callers", "sequences_per_s", "tokens"}.
+//   serve_engine_peer --model DIR --text TEXT --batch B [--callers C] [--seconds S] [--threads N]
 #include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/model.h"
 
 int main(int argc, char** argv) {
   std::string model_dir, text;
-  int batch = 1, threads = 0;
+  int batch = 1, threads = 0, callers = 1;
   double seconds = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
@@ -23,9 +26,10 @@ int main(int argc, char** argv) {
     else if (flag == "--batch") batch = std::atoi(argv[i + 1]);
     else if (flag == "--seconds") seconds = std::atof(argv[i + 1]);
     else if (flag == "--threads") threads = std::atoi(argv[i + 1]);
+    else if (flag == "--callers") callers = std::atoi(argv[i + 1]);
   }
-  if (model_dir.empty() || text.empty() || batch < 1) {
-    std::fprintf(stderr, "usage: serve_engine_peer --model DIR --text TEXT --batch B [--seconds S] [--threads N]\n");
+  if (model_dir.empty() || text.empty() || batch < 1 || callers < 1) {
+    std::fprintf(stderr, "usage: serve_engine_peer --model DIR --text TEXT --batch B [--callers C] [--seconds S] [--threads N]\n");
     return 2;
   }
   auto dir = airlock::engine::resolve_model_dir(model_dir);
@@ -48,16 +52,25 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto start = std::chrono::steady_clock::now();
-  std::size_t sequences = 0;
-  double elapsed = 0;
-  while (elapsed < seconds) {
-    auto result = (*model)->embed(inputs);
-    if (!result.ok()) return 1;
-    sequences += inputs.size();
-    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::atomic<std::size_t> sequences{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> workers;
+  for (int c = 0; c < callers; ++c) {
+    workers.emplace_back([&] {
+      while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds) {
+        if (!(*model)->embed(inputs).ok()) {
+          failed = true;
+          return;
+        }
+        sequences += inputs.size();
+      }
+    });
   }
-  std::printf("%s\n", fmt::format(R"({{"batch": {}, "sequences_per_s": {:.2f}, "tokens": {}}})", batch, sequences / elapsed,
-                                  first->total_tokens / batch)
+  for (std::thread& w : workers) w.join();
+  if (failed) return 1;
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%s\n", fmt::format(R"({{"batch": {}, "callers": {}, "sequences_per_s": {:.2f}, "tokens": {}}})", batch, callers,
+                                  static_cast<double>(sequences.load()) / elapsed, first->total_tokens / batch)
                           .c_str());
   return 0;
 }

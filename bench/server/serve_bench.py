@@ -10,7 +10,8 @@ weights: the compute of a real MiniLM), served from a file:// store built by
   server   wrk -t2 -c N -d D --latency, N = 1, 16, 64, 256 connections, one input per request
            (POST /v1/embeddings): requests/s (= sequences/s), p50 and p99 latency
   engine   serve_engine_peer: Model::embed on batches of the same text, no HTTP, no JSON, no
-           scheduler (batch 1, and batch 64 = what the scheduler merges at saturation)
+           scheduler, from 2 threads like the server's 2 executors (batch 1, and batch 64 = what
+           the scheduler merges at saturation)
   ratio    server sequences/s / engine sequences/s at batch 64 (goal >= 0.95 at saturation)
   batching server at 64 connections with its default scheduler vs --max-batch-requests 1
            (goal >= 3x)
@@ -37,6 +38,7 @@ import tempfile
 import time
 import urllib.request
 
+EXECUTORS = 2  # airlock serve's default --executors; the peer runs as many callers
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHORT = "hello from the air gap"
 WORDS = ("the of and to in is was it for on with as by at be this that from or an are not have has had but were which "
@@ -91,7 +93,7 @@ def wrk(url, text, connections, duration, work):
     with open(script, "w") as f:
         f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = %s\n'
                 % json.dumps(json.dumps({"input": [text]})))
-    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", "%ds" % duration, "--latency", "--timeout", "30s",
+    out = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", "%ds" % duration, "--latency", "--timeout", "30s",
                           "-s", script, url + "/v1/embeddings"], capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
@@ -106,9 +108,9 @@ def wrk(url, text, connections, duration, work):
             "socket_errors": socket_errors.group(1) if socket_errors else ""}
 
 
-def peer(binary, model_dir, text, batch, seconds, threads):
+def peer(binary, model_dir, text, batch, seconds, threads, callers):
     out = subprocess.run([binary, "--model", model_dir, "--text", text, "--batch", str(batch), "--seconds", str(seconds),
-                          "--threads", str(threads)], capture_output=True, text=True, check=True).stdout
+                          "--threads", str(threads), "--callers", str(callers)], capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -138,11 +140,15 @@ def main():
     parser.add_argument("--airlock", required=True)
     parser.add_argument("--peer", required=True, help="serve_engine_peer (release build)")
     parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "airlock-serve-bench"))
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="engine threads (server and peer)")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="engine threads (server and peer); 1 leaves a core to wrk and the HTTP side on 2 cores")
     parser.add_argument("--connections", default="1,16,64,256")
     parser.add_argument("--update-readme", action="store_true")
     args = parser.parse_args()
+    # OpenMP threads that spin at barriers collapse when another process holds a core (batch 1
+    # falls from ~150 to ~3 sequences/s on a busy 2-core machine): both sides sleep instead.
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian package wrk)")
 
@@ -177,17 +183,19 @@ def main():
     engine = {}
     for name, text in texts.items():
         for batch in (1, 64):
-            engine[(name, batch)] = peer(args.peer, model_dir, text, batch, max(3, args.duration // 2), args.threads)
+            engine[(name, batch)] = peer(args.peer, model_dir, text, batch, max(3, args.duration // 2), args.threads,
+                                         EXECUTORS)
             print(name, "engine", batch, engine[(name, batch)], flush=True)
 
     date = datetime.date.today().isoformat()
     lines = ["## serve", "",
              "`bench/server/serve_bench.py` (target `bench_server`): `airlock serve` (release build) loaded by wrk (2 threads, "
              "%ds per run, one input per request) against `serve_engine_peer`, the engine's `Model::embed` on the same "
-             "text with no HTTP, JSON or scheduler. Model: the quickstart demo model in all-MiniLM-L6-v2's shape (6 layers, "
-             "384 wide, random weights), fp32, %d engine threads. %s, %d cores, load average %.1f when the run began, %s. "
-             "wrk, the server and other work on the machine share the cores; the peer runs alone."
-             % (args.duration, args.threads, platform.machine(), os.cpu_count(), load, date), "",
+             "text with no HTTP, JSON or scheduler, called from 2 threads as the server's 2 executors call it (so "
+             "tokenization overlaps the other's forward pass in both). Model: the quickstart demo model in all-MiniLM-L6-v2's shape (6 layers, "
+             "384 wide, random weights), fp32, %d engine thread(s), OMP_WAIT_POLICY=%s. %s, %d cores, load average %.1f when "
+             "the run began, %s. wrk, the server and other work on the machine share the cores; the peer runs alone."
+             % (args.duration, args.threads, os.environ["OMP_WAIT_POLICY"], platform.machine(), os.cpu_count(), load, date), "",
              "| input | connections | requests/s | p50 ms | p99 ms | server / engine (batch 64) | errors |",
              "|---|---|---|---|---|---|---|"]
     for name in texts:

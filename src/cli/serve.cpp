@@ -40,7 +40,6 @@ void add_serve_command(CLI::App& app, CommandContext context) {
                       "Store the cache was pushed to: s3://bucket/prefix, https://host/path, file:///dir (default "
                       "AIRLOCK_MODEL_PROFILES_PATH; none: serve the local cache as it is)");
   command->add_option("--cache-dir", f.cache_dir, "Local cache (default AIRLOCK_CACHE, NIM_CACHE_PATH, ~/.cache/airlock)");
-  command->add_option("--profile", f.profile, "Profile id or description (default NIM_MODEL_PROFILE; automatic)");
   command->add_option("--served-model-name", f.served_model_name,
                       "Model name in /v1/models and requests (default NIM_SERVED_MODEL_NAME; the profile's model)");
   command->add_option("--host", f.host, "Address to listen on (default 0.0.0.0)");
@@ -64,19 +63,12 @@ void add_serve_command(CLI::App& app, CommandContext context) {
   command->add_option("--executors", f.executors, "Batches prepared at once (default 2)");
   command->add_option("--shutdown-timeout", f.shutdown_timeout_s, "Seconds to finish requests after SIGTERM (default 30)");
   command->add_option("--pull-jobs", flags->pull_jobs, "Files pulled at once")->capture_default_str();
-  // The store flags of push/pull; --profile is NIM's profile here, so the AWS one is --aws-profile.
-  command->add_option("--endpoint-url", s.endpoint_url, "S3-compatible endpoint (also AWS_ENDPOINT_URL, S3_ENDPOINT)");
-  command->add_option("--region", s.region, "S3 region (default AWS_REGION, AWS_DEFAULT_REGION, us-east-1)");
+  // The store flags of push/pull, where --profile (the AWS profile) becomes --aws-profile: here
+  // --profile is the model profile, as NIM_MODEL_PROFILE is.
+  s.add_to(*command);
+  if (CLI::Option* aws = command->get_option_no_throw("--profile")) command->remove_option(aws);
   command->add_option("--aws-profile", s.profile, "AWS profile from ~/.aws (default AWS_PROFILE)");
-  command->add_option("--s3-addressing", s.s3_addressing, "path, virtual or auto")->check(CLI::IsMember({"path", "virtual", "auto"}));
-  command->add_flag("--no-sign-request", s.no_sign_request, "Send S3 requests unsigned (public buckets)");
-  command->add_option("--http-user", s.http_user, "Basic auth for https:// stores")->envname("AIRLOCK_HTTP_USER");
-  command->add_option("--http-password", s.http_password, "Basic auth password (better: AIRLOCK_HTTP_PASSWORD)")
-      ->envname("AIRLOCK_HTTP_PASSWORD");
-  command->add_option("--http-token", s.http_token, "Bearer token for https:// stores (better: AIRLOCK_HTTP_TOKEN)")
-      ->envname("AIRLOCK_HTTP_TOKEN");
-  command->add_option("--ca-bundle", s.ca_bundle, "PEM file of CAs to trust for the store's TLS");
-  command->add_flag("--insecure", s.insecure, "Do not verify the store's TLS certificate");
+  command->add_option("--profile", f.profile, "Model profile id or description (default NIM_MODEL_PROFILE; automatic)");
   command->footer(
       "Environment: NIM_CACHE_PATH, NIM_MODEL_PROFILE, NIM_SERVED_MODEL_NAME, NIM_HTTP_API_PORT, AIRLOCK_MODEL_PROFILES_PATH,\n"
       "AIRLOCK_API_KEYS. NGC_API_KEY is ignored: serve never contacts a model hub, only the model profiles path.\n"

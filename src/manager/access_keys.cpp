@@ -84,12 +84,10 @@ Result<AccessKey> AccessKeys::revoke(std::string_view id_or_prefix) {
   if (needle.empty()) return invalid_argument("name the access key to revoke by its id (ak_…) or its shown prefix");
   AccessKey revoked;
   Status committed = db_.transaction([&](SqlSession& session) -> Status {
+    // "alk_1a2b3c4d…" as listed, or its start without the ellipsis.
     std::string prefix = needle;
-    if (!prefix.empty() && prefix.back() != '%') {
-      // "alk_1a2b3c4d…" as listed, or its start without the ellipsis.
-      const std::string ellipsis = "…";
-      if (prefix.size() >= ellipsis.size() && prefix.ends_with(ellipsis)) prefix.resize(prefix.size() - ellipsis.size());
-    }
+    const std::string ellipsis = "…";
+    if (prefix.ends_with(ellipsis)) prefix.resize(prefix.size() - ellipsis.size());
     AIRLOCK_ASSIGN_OR_RETURN(
         auto rows, session.query(fmt::format("SELECT {} FROM access_keys WHERE id = ? OR (length(?) >= 8 AND "
                                              "substr(key_prefix, 1, length(?)) = ?)",

@@ -258,8 +258,27 @@ class LocalDeployer final : public Deployer {
                              "--host", "127.0.0.1", "--port", std::to_string(port), "--api-key-file",
                              (dir / "api-key").string(), "--served-model-name", model.name});
     if (!model.profile.empty()) argv.insert(argv.end(), {"--profile", model.profile});
+    // How the manager reaches stores, the runtime reaches them too (credentials go by environment).
+    const store::StoreConfig& store = options_.store;
+    if (!store.s3.endpoint_url.empty()) argv.insert(argv.end(), {"--endpoint-url", store.s3.endpoint_url});
+    if (!store.s3.region.empty()) argv.insert(argv.end(), {"--region", store.s3.region});
+    if (!store.s3.profile.empty()) argv.insert(argv.end(), {"--aws-profile", store.s3.profile});
+    if (!store.s3.addressing.empty()) argv.insert(argv.end(), {"--s3-addressing", store.s3.addressing});
+    if (store.s3.no_sign_request) argv.push_back("--no-sign-request");
+    if (!store.ca_bundle.empty()) argv.insert(argv.end(), {"--ca-bundle", store.ca_bundle});
+    if (store.insecure) argv.push_back("--insecure");
     argv.insert(argv.end(), options_.extra_serve_args.begin(), options_.extra_serve_args.end());
     return argv;
+  }
+
+  // Store credentials given to the manager as flags, passed on without putting them in argv.
+  std::map<std::string, std::string> serve_env() const {
+    std::map<std::string, std::string> env;
+    const store::StoreConfig& store = options_.store;
+    if (!store.http.user.empty()) env["AIRLOCK_HTTP_USER"] = store.http.user;
+    if (!store.http.password.empty()) env["AIRLOCK_HTTP_PASSWORD"] = store.http.password;
+    if (!store.http.bearer.empty()) env["AIRLOCK_HTTP_TOKEN"] = store.http.bearer;
+    return env;
   }
 
   // What must stay the same for a running process to be kept: everything on its command line
@@ -346,7 +365,7 @@ class LocalDeployer final : public Deployer {
     Result<SpawnedProcess> spawned = !prepared.ok() ? Result<SpawnedProcess>(prepared.error())
                                      : !port.ok()   ? Result<SpawnedProcess>(port.error())
                                                     : spawn_process(SpawnOptions{
-                                                          serve_argv(managed, *port), {},
+                                                          serve_argv(managed, *port), serve_env(),
                                                           dir / fmt::format("serve-{}.log", instance.replica), dir});
     if (!spawned.ok()) {
       ++instance.failures;

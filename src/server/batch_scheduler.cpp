@@ -22,6 +22,7 @@ struct BatchScheduler::Job {
   EmbedJob embed;
   RankJob rank;
   std::string key;  // jobs with equal keys may share a batch (texts only)
+  bool slot_released = false;
   std::size_t cost = 0;
   int bucket = 0;
   std::uint64_t sequence = 0;
@@ -179,13 +180,40 @@ void BatchScheduler::run_executor() {
     released.clear();
     // Another executor may take the next batch while this one computes.
     ready_.notify_one();
+    // Each request's slot is given back just before its answer goes out, so that a client that
+    // sends its next request as soon as it has an answer never finds its own slot still taken.
+    for (auto& job : batch) {
+      Job* raw = job.get();
+      auto release = [this, raw] {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!raw->slot_released) {
+          raw->slot_released = true;
+          --running_;
+        }
+      };
+      if (job->kind == Job::Kind::kRank) {
+        job->rank.done = [release, done = std::move(job->rank.done)](Result<engine::Ranking> r) mutable {
+          release();
+          done(std::move(r));
+        };
+      } else {
+        job->embed.done = [release, done = std::move(job->embed.done)](Result<engine::Embeddings> r) mutable {
+          release();
+          done(std::move(r));
+        };
+      }
+    }
     execute(batch);
-    const std::size_t n = batch.size();
-    batch.clear();  // the jobs (and their responders) go before the slot is given back
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      running_ -= n;
+      for (auto& job : batch) {
+        if (!job->slot_released) {
+          job->slot_released = true;
+          --running_;
+        }
+      }
     }
+    batch.clear();
   }
 }
 

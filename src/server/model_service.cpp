@@ -76,6 +76,11 @@ void ModelService::set_ready(LoadedModel loaded, double startup_seconds) {
   ready->embedding = info.kind == engine::ModelKind::kEmbedding;
 
   SchedulerOptions scheduling;
+  if (options_.max_batch_tokens == 0) {
+    bool gpu = false;
+    for (const auto& [key, value] : m.profile.tags) gpu = gpu || (key == "device" && value != "cpu");
+    options_.max_batch_tokens = gpu ? 16384 : 4096;
+  }
   scheduling.max_batch_tokens = options_.max_batch_tokens;
   scheduling.max_batch_requests = options_.max_batch_requests;
   scheduling.max_concurrent_requests = options_.max_concurrent_requests;

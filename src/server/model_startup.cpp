@@ -162,7 +162,6 @@ Result<engine::LoadOptions> load_options_for(const cache::ProfileRecord& record,
         fmt::format("profile {}: precision '{}' is not one airlock runs (fp32, bf16, fp16)", record.id, precision));
   }
   load.backend.threads = options.threads;
-  load.max_batch_tokens = std::max<std::size_t>(options.max_batch_tokens, 512);
   return load;
 }
 

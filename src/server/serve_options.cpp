@@ -111,8 +111,8 @@ Result<ServeOptions> resolve_serve_options(const ServeFlags& flags) {
   if (!flags.verify.empty()) {
     AIRLOCK_ASSIGN_OR_RETURN(o.verify, sync::parse_verify_mode(flags.verify));
   }
-  if (flags.max_batch_tokens != 0) o.max_batch_tokens = flags.max_batch_tokens;
-  if (o.max_batch_tokens < 16 || o.max_batch_tokens > (1u << 24)) {
+  o.max_batch_tokens = flags.max_batch_tokens;
+  if (o.max_batch_tokens != 0 && (o.max_batch_tokens < 16 || o.max_batch_tokens > (1u << 24))) {
     return invalid_argument(fmt::format("--max-batch-tokens must be between 16 and {} (got {})", 1u << 24, o.max_batch_tokens));
   }
   o.max_batch_requests = flags.max_batch_requests;

@@ -56,7 +56,9 @@ struct ServeOptions {
   std::optional<net::TlsOptions> tls;
   sync::VerifyMode verify = sync::VerifyMode::kFull;
 
-  std::size_t max_batch_tokens = 16384;
+  // Tokens merged into one batch; 0: by device, 4096 on CPU (the GEMMs are already efficient
+  // there, and smaller batches answer sooner) and 16384 on GPU (TEI's default).
+  std::size_t max_batch_tokens = 0;
   std::size_t max_batch_requests = 0;  // requests merged into one batch; 0: no cap but the tokens
   std::size_t max_concurrent_requests = 512;
   std::size_t max_client_batch_size = 2048;  // inputs (or passages) per request

@@ -261,6 +261,8 @@ TEST(ServeLimits, OverloadIs429AndDroppedClientsLeaveTheQueue) {
   // leave on a loaded machine: up to three tries.)
   bool dropped = false;
   for (int attempt = 0; attempt < 3 && !dropped; ++attempt) {
+    // The previous requests are answered before their batch slot is given back: wait for it.
+    ASSERT_TRUE(wait_metric(serve, "airlock_requests_running", 0));
     auto busy = std::async(std::launch::async, [&] { return http("POST", serve.url() + "/v1/embeddings", heavy); });
     ASSERT_TRUE(wait_metric(serve, "airlock_requests_running", 1));
     const double inputs_before = metric(serve, "airlock_inputs_total");
@@ -374,6 +376,40 @@ TEST(ServeReranker, RankingAndRerankRoutes) {
   EXPECT_LT(score, 1.0);
   expect_error(http("POST", serve.url() + "/v1/embeddings", R"({"input":"x"})"), 404, "not_found");
   EXPECT_EQ(serve.terminate(), 0);
+}
+
+}  // namespace
+}  // namespace airlock::testing
+
+namespace airlock::testing {
+namespace {
+
+// HTTPS with --tls-cert/--tls-key: `airlock smoke` (and curl) reach it with the CA; plain HTTP does not.
+TEST(ServeTls, ServesHttpsWithTheGivenCertificate) {
+  TempDir work;
+  const std::string cert = (work.path() / "cert.pem").string(), key = (work.path() / "key.pem").string();
+  CommandResult made = run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"});
+  if (made.exit_code != 0) GTEST_SKIP() << "the openssl command is not available to make a test certificate: " << made.err;
+  const int port = free_port();
+  const std::string url = "https://127.0.0.1:" + std::to_string(port);
+  pid_t pid = spawn_background({airlock_binary().string(), "serve", "--host", "127.0.0.1", "--port", std::to_string(port),
+                                "--model-profiles-path", embedding_store().uri, "--cache-dir", (work.path() / "cache").string(),
+                                "--tls-cert", cert, "--tls-key", key},
+                               work.path() / "serve.log", {{"AIRLOCK_API_KEYS", "tls-key"}});
+  CommandResult smoke;
+  for (int i = 0; i < 300; ++i) {
+    smoke = run_command({airlock_binary().string(), "smoke", url, "--api-key", "tls-key", "--ca-bundle", cert, "--timeout", "5"});
+    if (smoke.exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(smoke.exit_code, 0) << smoke.out << smoke.err << read_text(work.path() / "serve.log");
+  EXPECT_NE(smoke.out.find("length 128"), std::string::npos) << smoke.out;
+  // Without the CA the certificate is refused; plain HTTP on the TLS port gets no answer.
+  EXPECT_NE(run_command({airlock_binary().string(), "smoke", url, "--api-key", "tls-key", "--timeout", "5"}).exit_code, 0);
+  EXPECT_EQ(http("GET", "http://127.0.0.1:" + std::to_string(port) + "/v1/health/live").status, 0);
+  ::kill(pid, SIGTERM);
+  EXPECT_EQ(wait_for(pid), 0) << read_text(work.path() / "serve.log");
 }
 
 }  // namespace

@@ -181,7 +181,7 @@ TEST_F(SyncS3, KillDuringPushThenRerunFinishesWithoutReuploading) {
 
 TEST_F(SyncS3, KilledMultipartPushLeavesStaleUploadsThatTheRerunAborts) {
   fs::create_directories(tmp_ / "tree");
-  const std::size_t size = 11 * 1024 * 1024;
+  const std::size_t size = 6 * 1024 * 1024 + 1;  // two 5 MiB parts
   write_text(tmp_ / "tree" / "a.bin", pattern_bytes(size, 21));
   write_text(tmp_ / "tree" / "b.bin", pattern_bytes(size, 22));
   write_text(tmp_ / "tree" / "c.json", "{}");
