@@ -1,7 +1,9 @@
 #include "server/model_startup.h"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -107,6 +109,23 @@ Result<sync::PullSummary> pull_cache(const ServeOptions& options, const std::sha
   return std::move(*summary);
 }
 
+// Workspace directories of serve processes that died without cleaning up (SIGKILL, a crash):
+// their names carry the creator's pid, and a pid that no longer exists cannot be using them.
+void remove_stale_workspaces() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("airlock-workspace-")) continue;
+    const auto parts = split(name, '-');  // airlock, workspace, <id>, <pid>, <random>
+    if (parts.size() != 5) continue;
+    auto pid = parse_u64(parts[3]);
+    if (!pid || *pid == 0 || *pid > 4'194'304) continue;
+    if (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno != ESRCH) continue;
+    std::error_code ignored;
+    fs::remove_all(entry.path(), ignored);
+  }
+}
+
 // A directory holding the profile's files under their workspace paths: the snapshot directory
 // itself when the files are laid out there already (a Hugging Face snapshot), else a private
 // directory of symlinks into the cache (NIM workspaces mix repositories and revisions). The
@@ -121,7 +140,11 @@ Result<fs::path> assemble_workspace(const cache::CacheLayout& layout, const cach
   }
   if (in_place) return layout.snapshot_dir(record.files.front().repo, record.files.front().snapshot);
 
-  std::string pattern = (fs::temp_directory_path() / ("airlock-workspace-" + record.id.substr(0, 12) + "-XXXXXX")).string();
+  remove_stale_workspaces();
+  std::string tag = record.id.substr(0, 12);
+  std::replace(tag.begin(), tag.end(), '-', '_');  // UUID ids: keep the name's five '-' fields
+  std::string pattern =
+      (fs::temp_directory_path() / fmt::format("airlock-workspace-{}-{}-XXXXXX", tag, ::getpid())).string();
   if (::mkdtemp(pattern.data()) == nullptr) {
     return io_error(fmt::format("cannot create a workspace directory under {}: {}", fs::temp_directory_path().string(),
                                 std::strerror(errno)));

@@ -414,3 +414,36 @@ TEST(ServeTls, ServesHttpsWithTheGivenCertificate) {
 
 }  // namespace
 }  // namespace airlock::testing
+
+namespace airlock::testing {
+namespace {
+
+// The demo profile's files sit in one snapshot each, so serve lays them out in a private
+// directory of symlinks: removed when it stops, and removed by the next start when a serve was
+// killed before it could clean up.
+TEST(ServeStartup, WorkspaceDirectoriesAreCleanedUp) {
+  TempDir tmp, cache;
+  pid_t dead = spawn_background({"true"}, tmp.path() / "true.log");
+  wait_for(dead);
+  const auto stale = tmp.path() / ("airlock-workspace-0123456789ab-" + std::to_string(dead) + "-AbCdEf");
+  std::filesystem::create_directories(stale / "1_Pooling");
+  Serve serve;
+  ASSERT_TRUE(serve.start({"--model-profiles-path", embedding_store().uri, "--cache-dir", cache.path().string()},
+                          {{"TMPDIR", tmp.path().string()}}))
+      << serve.log();
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  auto workspaces = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(tmp.path())) {
+      if (e.path().filename().string().starts_with("airlock-workspace-")) names.push_back(e.path().filename().string());
+    }
+    return names;
+  };
+  ASSERT_EQ(workspaces().size(), 1u);
+  EXPECT_NE(workspaces()[0].find("-" + std::to_string(serve.pid()) + "-"), std::string::npos);
+  EXPECT_EQ(serve.terminate(), 0);
+  EXPECT_TRUE(workspaces().empty());
+}
+
+}  // namespace
+}  // namespace airlock::testing
