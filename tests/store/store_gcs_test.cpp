@@ -41,9 +41,10 @@ class GcsBackend final : public ConformanceBackend {
     const std::string token_uri = server_.url() + "/token";
     key_file_ = write_service_account_key(dir_.path(), kEmail, *key, token_uri);
     // The same account with a key the server never registered (a rotated or foreign key).
-    wrong_key_file_ = dir_.path() / "wrong-key.json";
-    fs::path written = write_service_account_key(dir_.path() / "..", kEmail, *other, token_uri);
-    fs::rename(written, wrong_key_file_);
+    // Written into its own folder of this test's directory: the helper names the file after the
+    // account, and other test processes running at the same time must never see it.
+    fs::create_directories(dir_.path() / "wrong");
+    wrong_key_file_ = write_service_account_key(dir_.path() / "wrong", kEmail, *other, token_uri);
   }
   std::string name() const override { return "gcs"; }
   std::unique_ptr<store::Store> open(const std::string& prefix) override { return make(prefix, key_file_); }
