@@ -12,6 +12,15 @@ namespace airlock::sync {
 namespace fs = std::filesystem;
 namespace {
 
+// A cache's locks (`.airlock/cache.lock`, serve's `.airlock/pull.lock`) and the repository-override
+// staging folder describe the machine that holds the cache; copying them into a store would hand
+// another machine a lock file it never took.
+bool is_machine_local_state(std::string_view rel) {
+  if (!rel.starts_with(".airlock/")) return false;
+  const std::string_view rest = rel.substr(std::string_view(".airlock/").size());
+  return rest == "staging" || (rest.find('/') == std::string_view::npos && rest.ends_with(".lock"));
+}
+
 struct Walker {
   fs::path root;
   fs::path root_real;
@@ -38,6 +47,10 @@ struct Walker {
       if (is_airlock_temp_name(name)) continue;
       if (rel == kIndexKey) {
         result.skipped.push_back(rel + ": the store index is written by push, not copied");
+        continue;
+      }
+      if (is_machine_local_state(rel)) {
+        result.skipped.push_back(rel + ": this machine's lock or staging state, not cache content");
         continue;
       }
       struct stat st {};
@@ -112,6 +125,7 @@ struct Walker {
     return ok_status();
   }
 };
+
 
 }  // namespace
 

@@ -28,8 +28,8 @@ struct ScanResult {
 
 // Walks `root`. An absolute symlink that points inside the tree is recorded with the
 // equivalent relative target; one that leaves the tree is an error naming --follow-symlinks
-// (or, with it, is read through). airlock's own temporary files and the reserved
-// .airlock/index.json are skipped.
+// (or, with it, is read through). airlock's own temporary files, the reserved
+// .airlock/index.json, and the cache's locks and staging folder under .airlock/ are skipped.
 Result<ScanResult> scan_tree(const std::filesystem::path& root, const ScanOptions& options);
 
 // Names airlock gives files while it writes them; never pushed, never listed as content.

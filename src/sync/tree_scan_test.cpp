@@ -41,6 +41,25 @@ TEST(SyncTreeScan, RecordsRelativeSymlinksAndSkipsOwnTemporaryFiles) {
   EXPECT_EQ(scan->skipped.size(), 1u) << "the old index is reported as skipped";
 }
 
+TEST(SyncTreeScan, LeavesOutThisMachinesLocksAndStagingButKeepsProfileRecords) {
+  TempDir tmp;
+  const fs::path root = tmp / "cache";
+  fs::create_directories(root / ".airlock/profiles");
+  fs::create_directories(root / ".airlock/staging/repository-override-1");
+  write_text(root / ".airlock/cache.lock", "");
+  write_text(root / ".airlock/pull.lock", "");
+  write_text(root / ".airlock/staging/repository-override-1/x", "x");
+  write_text(root / ".airlock/profiles/p1.json", "{}");
+  fs::create_directories(root / "m");
+  write_text(root / "m/model.lock", "a file of the model that happens to end in .lock");
+  auto scan = scan_tree(root, {});
+  ASSERT_TRUE(scan.ok()) << scan.error().message();
+  ASSERT_EQ(scan->entries.size(), 2u);
+  EXPECT_NE(find(*scan, ".airlock/profiles/p1.json"), nullptr);
+  EXPECT_NE(find(*scan, "m/model.lock"), nullptr);
+  EXPECT_EQ(scan->skipped.size(), 3u);
+}
+
 TEST(SyncTreeScan, LinksLeavingTheTreeNeedFollowSymlinks) {
   TempDir tmp;
   const fs::path root = tmp / "cache";
