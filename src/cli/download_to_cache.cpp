@@ -8,6 +8,7 @@
 #include "cli/cache_options.h"
 #include "cli/command.h"
 #include "cli/hardware_options.h"
+#include "cli/store_options.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/units.h"
@@ -26,6 +27,7 @@ struct DownloadCommandOptions {
   HardwareOptions hardware;
   CacheOptions cache;
   HttpOptions http;
+  StoreOptions store;  // object-store sources (s3://, gs://, ...) in the manifest
   int jobs = 8;
   std::string chunk_size = "16MiB";
   bool json = false;
@@ -59,6 +61,9 @@ Status run_download(const DownloadCommandOptions& options, const GlobalOptions& 
   download.tuning.sync = options.fsync;
   download.ignore_free_space = options.ignore_free_space;
   download.http = options.http.client_options();
+  download.store = options.store.config(options.jobs);
+  download.store.ca_bundle = options.http.ca_bundle;
+  download.store.insecure = options.http.insecure;
   download.progress = progress_options(global);
   download.ngc = fetch::NgcSettings::from_environment();
   download.hf = fetch::HfSettings::from_environment();
@@ -92,6 +97,7 @@ void add_download_to_cache_command(CLI::App& app, CommandContext context) {
   options->hardware.add_to(*command);
   options->cache.add_to(*command);
   options->http.add_to(*command);
+  options->store.add_object_store_flags(*command, "--aws-profile");
   command->add_option("-j,--jobs", options->jobs, "Transfers in flight at once (files and ranges of large files)")
       ->capture_default_str();
   command->add_option("--chunk-size", options->chunk_size,
@@ -103,7 +109,8 @@ void add_download_to_cache_command(CLI::App& app, CommandContext context) {
   command->footer(
       "Without --profiles, --all or --lora, the profile chosen automatically for this machine (or --target) is downloaded.\n"
       "Credentials: NGC_API_KEY (or NGC_CLI_API_KEY) for ngc://, HF_TOKEN for hf://; endpoints NGC_API_ENDPOINT,\n"
-      "NGC_AUTH_ENDPOINT, HF_ENDPOINT. A run that is interrupted continues where it stopped when run again.");
+      "NGC_AUTH_ENDPOINT, HF_ENDPOINT. Object-store sources (s3://, gs://, Azure, hdfs://) take the store flags and the\n"
+      "credentials push and pull read. A run that is interrupted continues where it stopped when run again.");
   command->callback([options, context] { context.action = [options, context] { return run_download(*options, context.global); }; });
 }
 

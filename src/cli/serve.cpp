@@ -65,9 +65,7 @@ void add_serve_command(CLI::App& app, CommandContext context) {
   command->add_option("--pull-jobs", flags->pull_jobs, "Files pulled at once")->capture_default_str();
   // The store flags of push/pull, where --profile (the AWS profile) becomes --aws-profile: here
   // --profile is the model profile, as NIM_MODEL_PROFILE is.
-  s.add_to(*command);
-  if (CLI::Option* aws = command->get_option_no_throw("--profile")) command->remove_option(aws);
-  command->add_option("--aws-profile", s.profile, "AWS profile from ~/.aws (default AWS_PROFILE)");
+  s.add_to(*command, "--aws-profile");
   command->add_option("--profile", f.profile, "Model profile id or description (default NIM_MODEL_PROFILE; automatic)");
   command->footer(
       "Environment: NIM_CACHE_PATH, NIM_MODEL_PROFILE, NIM_SERVED_MODEL_NAME, NIM_HTTP_API_PORT, AIRLOCK_MODEL_PROFILES_PATH,\n"

@@ -22,16 +22,8 @@ void on_interrupt(int signal_number) {
 
 }  // namespace
 
-void StoreOptions::add_to(CLI::App& command) {
-  command.add_option("--endpoint-url", endpoint_url,
-                     "S3-compatible endpoint (MinIO, Ceph, ...; also AWS_ENDPOINT_URL, S3_ENDPOINT), or the "
-                     "GCS (also STORAGE_EMULATOR_HOST) or Azure Blob service endpoint");
-  command.add_option("--region", region, "S3 region; default AWS_REGION, AWS_DEFAULT_REGION, the profile's, us-east-1");
-  command.add_option("--profile", profile,
-                     "AWS profile from ~/.aws/credentials and ~/.aws/config (default AWS_PROFILE)");
-  command.add_option("--s3-addressing", s3_addressing, "path, virtual or auto (S3 bucket addressing style)")
-      ->check(CLI::IsMember({"path", "virtual", "auto"}));
-  command.add_flag("--no-sign-request", no_sign_request, "Send S3 requests unsigned (public buckets)");
+void StoreOptions::add_to(CLI::App& command, const std::string& aws_profile_flag) {
+  add_object_store_flags(command, aws_profile_flag);
   command.add_option("--http-user", http_user, "Basic auth for https:// stores, 'user' or 'user:password'")
       ->envname("AIRLOCK_HTTP_USER");
   command.add_option("--http-password", http_password, "Basic auth password (better: AIRLOCK_HTTP_PASSWORD)")
@@ -41,6 +33,18 @@ void StoreOptions::add_to(CLI::App& command) {
   command.add_option("--ca-bundle", ca_bundle,
                      "PEM file of CAs to trust for TLS (also AWS_CA_BUNDLE for S3, SSL_CERT_FILE)");
   command.add_flag("--insecure", insecure, "Do not verify TLS certificates (also S3_VERIFY_SSL=0)");
+}
+
+void StoreOptions::add_object_store_flags(CLI::App& command, const std::string& aws_profile_flag) {
+  command.add_option("--endpoint-url", endpoint_url,
+                     "S3-compatible endpoint (MinIO, Ceph, ...; also AWS_ENDPOINT_URL, S3_ENDPOINT), or the "
+                     "GCS (also STORAGE_EMULATOR_HOST) or Azure Blob service endpoint");
+  command.add_option("--region", region, "S3 region; default AWS_REGION, AWS_DEFAULT_REGION, the profile's, us-east-1");
+  command.add_option(aws_profile_flag, profile,
+                     "AWS profile from ~/.aws/credentials and ~/.aws/config (default AWS_PROFILE)");
+  command.add_option("--s3-addressing", s3_addressing, "path, virtual or auto (S3 bucket addressing style)")
+      ->check(CLI::IsMember({"path", "virtual", "auto"}));
+  command.add_flag("--no-sign-request", no_sign_request, "Send S3 requests unsigned (public buckets)");
   command.add_option("--webhdfs-port", webhdfs_port,
                      "The namenode's WebHDFS HTTP port for hdfs:// URIs, whose port is the RPC port "
                      "(default AIRLOCK_WEBHDFS_PORT, else 9870; 14000 with --httpfs)")

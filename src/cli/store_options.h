@@ -30,7 +30,13 @@ struct StoreOptions {
   bool httpfs = false;
   std::string delegation_token;
 
-  void add_to(CLI::App& command);
+  // Every store flag. `aws_profile_flag` names the AWS profile's flag: "--profile" for the store
+  // commands, "--aws-profile" where --profile already means the model profile (serve,
+  // download-to-cache).
+  void add_to(CLI::App& command, const std::string& aws_profile_flag = "--profile");
+  // The flags that pick an object store's endpoint and credentials (S3, GCS, Azure, HDFS), without
+  // the https:// server and TLS flags, for commands that have their own --ca-bundle/--insecure.
+  void add_object_store_flags(CLI::App& command, const std::string& aws_profile_flag);
   store::StoreConfig config(int jobs) const;
 };
 

@@ -119,6 +119,27 @@ TEST_F(StoreSourceDownload, S3SourcesLandInTheFilesHubVerified) {
   EXPECT_NE(again.err.find("found in cache"), std::string::npos) << again.err;
 }
 
+TEST_F(StoreSourceDownload, EndpointUrlFlagAsForPushAndPull) {
+  const std::string data = "tokenizer bytes\n";
+  ASSERT_NO_FATAL_FAILURE(push("flag/m", {{"tokenizer.json", data}}));
+  const std::string m = manifest(
+      "schema_version: airlock/1\nmodel: {name: s3/flag}\nprofiles:\n  - id: 'flagp'\n    tags: {device: cpu}\n"
+      "    workspace:\n      files:\n        tokenizer.json: {uri: 's3://models/flag/m/tokenizer.json'}\n");
+  const fs::path cache = tmp_ / "cache";
+  // The environment names a port nothing listens on: only the flag leads to the store.
+  auto run = airlock({"download-to-cache", "-m", m, "--all", "--cache-dir", cache.string(), "--json", "--endpoint-url",
+                      server_->endpoint(), "--s3-addressing", "path"},
+                     "http://127.0.0.1:9");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(json_of(run)["downloaded"], 1);
+  // --profile stays the model profile; the AWS profile is --aws-profile, as in serve.
+  auto unknown = airlock({"download-to-cache", "-m", m, "-p", "flagp", "--cache-dir", (tmp_ / "cache2").string(), "--aws-profile",
+                          "no-such-profile", "--endpoint-url", server_->endpoint()},
+                         server_->endpoint());
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.err.find("no-such-profile"), std::string::npos) << unknown.err;
+}
+
 TEST_F(StoreSourceDownload, CorruptOrMissingObjectsAreNeverAccepted) {
   const std::string data = pattern_bytes(200 * 1024, 52);
   ASSERT_NO_FATAL_FAILURE(push("rot/m", {{"w.bin", data}}));
