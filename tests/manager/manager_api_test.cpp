@@ -314,3 +314,52 @@ TEST(OpenApiDocument, MatchesTheRoutesAndTheFieldLists) {
 
 }  // namespace
 }  // namespace airlock::testing
+
+namespace airlock::testing {
+namespace {
+
+std::shared_ptr<net::HttpClient> client_trusting(const std::string& ca_bundle) {
+  net::HttpClientOptions options;
+  options.max_retries = 0;
+  options.ca_bundle = ca_bundle;
+  return std::shared_ptr<net::HttpClient>(net::HttpClient::create(options).value());
+}
+
+// --tls-cert/--tls-key: the API answers over HTTPS to a client that trusts the certificate, and
+// neither to one that does not nor to plain HTTP on that port.
+TEST(ManagerTls, ServesTheApiOverHttpsOnly) {
+  TempDir work;
+  const std::string cert = (work.path() / "cert.pem").string(), key = (work.path() / "key.pem").string();
+  CommandResult made = run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
+                                    cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"});
+  if (made.exit_code != 0) GTEST_SKIP() << "the openssl command is not available to make a test certificate: " << made.err;
+  ManagerProcess keys(work.path() / "data");
+  const std::string admin = keys.create_key("admin");
+  const int port = free_port();
+  pid_t pid = spawn_background({airlock_binary().string(), "manager", "--data-dir", (work.path() / "data").string(),
+                                "--host", "127.0.0.1", "--port", std::to_string(port), "--tls-cert", cert, "--tls-key", key,
+                                "--serve-command", "/usr/bin/python3 " + stand_in_serve().string()},
+                               work.path() / "manager.log");
+  const std::string https = "https://127.0.0.1:" + std::to_string(port);
+  auto trusting = client_trusting(cert);
+  auto list = [&](net::HttpClient& client, const std::string& base) {
+    net::HttpRequest request = net::HttpRequest::get(base + "/api/v1/ai-models");
+    request.headers.set("x-access-key", admin);
+    return client.send(std::move(request));
+  };
+  ASSERT_TRUE(eventually([&] {
+    auto response = list(*trusting, https);
+    return response.ok() && response->status == 200;
+  })) << read_text(work.path() / "manager.log");
+  auto models = list(*trusting, https);
+  ASSERT_TRUE(models.ok());
+  EXPECT_NE(models->body.find("\"data\""), std::string::npos) << models->body;
+  EXPECT_FALSE(list(*client_trusting(""), https).ok()) << "a certificate the client does not trust is refused";
+  auto plain = list(*client_trusting(""), "http://127.0.0.1:" + std::to_string(port));
+  EXPECT_TRUE(!plain.ok() || plain->status >= 400) << "plain HTTP on the TLS port is no API";
+  ::kill(pid, SIGTERM);
+  EXPECT_EQ(wait_for(pid), 0) << read_text(work.path() / "manager.log");
+}
+
+}  // namespace
+}  // namespace airlock::testing
