@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/redact.h"
 #include "core/strings.h"
+#include "net/http_url.h"
 #include "store/store.h"
 
 namespace airlock::store {
@@ -102,6 +103,19 @@ bool is_azure_blob_uri(const Uri& uri) {
   return std::regex_match(to_lower(uri.host), zonal);
 }
 
+namespace {
+
+// What people see names the service airlock really talks to: with --endpoint-url (Azurite, a
+// private endpoint) or a connection string's BlobEndpoint that is not the URI's account host.
+void set_azure_endpoint(AzureTarget& target, std::string endpoint, std::string source) {
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  target.endpoint = std::move(endpoint);
+  target.endpoint_source = std::move(source);
+  target.display = fmt::format("{}/{}/{}", net::display_url(target.endpoint), target.container, target.prefix);
+}
+
+}  // namespace
+
 Result<AzureTarget> parse_azure_uri(const Uri& uri, const std::string& endpoint_override) {
   AzureTarget target;
   const std::vector<std::string> labels = host_labels(uri.host);
@@ -119,15 +133,13 @@ Result<AzureTarget> parse_azure_uri(const Uri& uri, const std::string& endpoint_
   }
   AIRLOCK_TRY(validate_container(target.container));
   target.prefix = slash == std::string::npos ? "" : as_directory_prefix(path.substr(slash + 1));
-  target.display = fmt::format("https://{}/{}/{}", to_lower(uri.host), target.container, target.prefix);
   if (!endpoint_override.empty()) {
-    target.endpoint = endpoint_override;
-    target.endpoint_source = "--endpoint-url";
+    set_azure_endpoint(target, endpoint_override, "--endpoint-url");
   } else {
     target.endpoint = uri.scheme + "://" + uri.host + (uri.port ? ":" + std::to_string(*uri.port) : "");
     target.endpoint_source = "the URI";
+    target.display = fmt::format("https://{}/{}/{}", to_lower(uri.host), target.container, target.prefix);
   }
-  while (!target.endpoint.empty() && target.endpoint.back() == '/') target.endpoint.pop_back();
   return target;
 }
 
@@ -323,8 +335,7 @@ Result<AzureAuth> resolve_azure_auth(const Uri& uri, AzureTarget& target, const 
                       connection.account, target.account));
     }
     if (target.endpoint_source != "--endpoint-url" && !connection.blob_endpoint.empty()) {
-      target.endpoint = connection.blob_endpoint;
-      target.endpoint_source = "AZURE_STORAGE_CONNECTION_STRING";
+      set_azure_endpoint(target, connection.blob_endpoint, "AZURE_STORAGE_CONNECTION_STRING");
     }
     auth.source = "AZURE_STORAGE_CONNECTION_STRING";
     auth.fix = "check AZURE_STORAGE_CONNECTION_STRING (AccountKey or SharedAccessSignature)";

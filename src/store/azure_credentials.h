@@ -45,7 +45,9 @@ struct AzureTarget {
   std::string prefix;    // "" or ending in '/'
   std::string endpoint;  // service URL: scheme://host[:port][/account for path-style emulators], no trailing '/'
   std::string endpoint_source;
-  std::string display;  // https://<host>/<container>/<prefix>: the URI without its query
+  // https://<host>/<container>/<prefix>: the URI without its query; <endpoint>/<container>/<prefix>
+  // when the endpoint is not the URI's host (--endpoint-url, a connection string's BlobEndpoint).
+  std::string display;
 };
 
 // Splits a blob URI into account, container and prefix; `endpoint_override` (--endpoint-url)

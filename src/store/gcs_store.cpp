@@ -15,6 +15,7 @@
 #include "core/uri.h"
 #include "net/http_url.h"
 #include "store/gcs_credentials.h"
+#include "store/gcs_upload_sessions.h"
 #include "store/http_transfer.h"
 #include "store/s3_store.h"
 #include "store/store_factory.h"
@@ -210,12 +211,14 @@ Result<GcsListResult> parse_gcs_list(std::string_view body) {
 }
 
 GcsStore::GcsStore(std::string bucket, std::string prefix, GcsSettings settings,
-                   std::shared_ptr<TokenSource> credentials, std::shared_ptr<net::HttpClient> client)
+                   std::shared_ptr<TokenSource> credentials, std::shared_ptr<net::HttpClient> client,
+                   GcsUploadSessions sessions)
     : bucket_(std::move(bucket)),
       prefix_(as_directory_prefix(prefix)),
       settings_(std::move(settings)),
       credentials_(std::move(credentials)),
-      client_(std::move(client)) {}
+      client_(std::move(client)),
+      sessions_(std::move(sessions)) {}
 
 std::string GcsStore::display_uri() const {
   return "gs://" + bucket_ + "/" + prefix_;
@@ -432,11 +435,30 @@ Status GcsStore::put_resumable(const std::string& full_key, const ByteSource& so
   const std::uint64_t chunk = gcs_chunk_size(options.part_size);
   const std::uint64_t total = source.size;
   const std::string where = fmt::format("resumable upload of gs://{}/{}", bucket_, full_key);
-  AIRLOCK_ASSIGN_OR_RETURN(std::string session, start_session(full_key, options));
+  // The session is kept on disk until the upload ends, so that a rerun after a kill continues it.
+  const GcsUploadIdentity identity{settings_.endpoint, bucket_, full_key, total, options.sha256.value_or("")};
+  auto keep = [&](const std::string& started) {
+    Status saved = sessions_.save(identity, started);
+    if (!saved.ok())
+      log::warn("{}: a rerun will not be able to continue this upload: {}", where, saved.error().message());
+  };
+  std::string session;
+  const std::optional<std::string> kept_session = sessions_.find(identity);
+  if (kept_session) {
+    session = *kept_session;
+  } else {
+    AIRLOCK_ASSIGN_OR_RETURN(session, start_session(full_key, options));
+    keep(session);
+  }
   std::uint64_t offset = 0;
   int recoveries = 0;
   bool restarted = false;
   std::optional<Error> last_failure;
+  auto finished = [&]() -> Status {
+    sessions_.forget(identity);
+    if (options.on_progress) options.on_progress(total);
+    return ok_status();
+  };
 
   // Asks the session how many bytes it kept; true when the upload turns out to be complete.
   auto query = [&]() -> Result<bool> {
@@ -455,11 +477,35 @@ Status GcsStore::put_resumable(const std::string& full_key, const ByteSource& so
       if (restarted) return error_for(answer, full_key);
       restarted = true;
       AIRLOCK_ASSIGN_OR_RETURN(session, start_session(full_key, options));
+      keep(session);
       offset = 0;
       return false;
     }
     return error_for(answer, full_key);
   };
+
+  if (kept_session) {
+    // A session from an earlier run of the same content: how far did it get?
+    auto complete = query();
+    if (!complete.ok()) {
+      const ErrorCode code = complete.error().code();
+      if (code == ErrorCode::kUnauthenticated || code == ErrorCode::kPermissionDenied ||
+          code == ErrorCode::kCancelled) {
+        return complete.error();
+      }
+      log::debug("{}: the kept session cannot be asked ({}); starting a new one", where, complete.error().message());
+      sessions_.forget(identity);
+      AIRLOCK_ASSIGN_OR_RETURN(session, start_session(full_key, options));
+      keep(session);
+      offset = 0;
+    } else if (*complete) {
+      return finished();
+    } else {
+      log::info("{}: continuing at byte {} of {} (a session kept from an earlier run)", where, offset, total);
+      if (options.on_progress && offset > 0) options.on_progress(offset);
+    }
+    restarted = false;  // a session lost from here on may still be replaced once
+  }
 
   while (true) {
     if (options.cancel && options.cancel->load()) return Error(ErrorCode::kCancelled, "cancelled");
@@ -489,8 +535,7 @@ Status GcsStore::put_resumable(const std::string& full_key, const ByteSource& so
         return Error(ErrorCode::kNetwork,
                      fmt::format("{}: the server finished the upload at byte {} of {}", where, offset + length, total));
       }
-      if (options.on_progress) options.on_progress(total);
-      return ok_status();
+      return finished();
     } else if (answer->status == 308) {
       AIRLOCK_ASSIGN_OR_RETURN(std::uint64_t kept, gcs_persisted_bytes(answer->headers.get("range")));
       if (kept > total)
@@ -529,10 +574,7 @@ Status GcsStore::put_resumable(const std::string& full_key, const ByteSource& so
         last_failure = complete.error();
         continue;  // the next chunk attempt (or query) counts as another recovery when it fails
       }
-      if (*complete) {
-        if (options.on_progress) options.on_progress(total);
-        return ok_status();
-      }
+      if (*complete) return finished();
     }
   }
 }
@@ -656,8 +698,9 @@ Result<std::unique_ptr<Store>> open_gcs(const Uri& uri, const StoreConfig& confi
     AIRLOCK_ASSIGN_OR_RETURN(credentials, resolve_gcs_credentials(options));
     if (credentials) log::debug("GCS credentials from {}", credentials->source());
   }
-  return std::unique_ptr<Store>(
-      std::make_unique<GcsStore>(uri.host, prefix, std::move(settings), std::move(credentials), std::move(client)));
+  return std::unique_ptr<Store>(std::make_unique<GcsStore>(uri.host, prefix, std::move(settings),
+                                                           std::move(credentials), std::move(client),
+                                                           GcsUploadSessions(GcsUploadSessions::default_dir())));
 }
 
 }  // namespace airlock::store

@@ -3,7 +3,8 @@
 // `alt=media`, parallel for large objects; small objects go up in one multipart request with
 // their metadata, large ones as a resumable upload in chunks of a multiple of 256 KiB (308
 // answers carry what the server kept; after a failure the session is asked how far it got and
-// the upload continues from there). No parallel composite uploads: composite objects have no
+// the upload continues from there; the session URI is kept on disk while the upload runs, so a
+// rerun after a kill continues it too). No parallel composite uploads: composite objects have no
 // MD5, and airlock's sha256 travels as the object's custom metadata `sha256`.
 //
 // With HMAC keys (GCS_HMAC_ACCESS_ID / GCS_HMAC_SECRET) gs:// goes through the XML API's S3
@@ -16,6 +17,7 @@
 #include "core/json.h"
 #include "core/uri.h"
 #include "net/http_client.h"
+#include "store/gcs_upload_sessions.h"
 #include "store/oauth_token.h"
 #include "store/store.h"
 
@@ -49,8 +51,9 @@ Status validate_gcs_bucket_name(std::string_view bucket);
 class GcsStore final : public Store {
  public:
   // `credentials` null: anonymous requests.
+  // `sessions` keeps resumable upload sessions across processes (gcs_upload_sessions.h).
   GcsStore(std::string bucket, std::string prefix, GcsSettings settings, std::shared_ptr<TokenSource> credentials,
-           std::shared_ptr<net::HttpClient> client);
+           std::shared_ptr<net::HttpClient> client, GcsUploadSessions sessions = GcsUploadSessions({}));
 
   std::string display_uri() const override;
   Capabilities capabilities() const override;
@@ -74,6 +77,7 @@ class GcsStore final : public Store {
   GcsSettings settings_;
   std::shared_ptr<TokenSource> credentials_;
   std::shared_ptr<net::HttpClient> client_;
+  GcsUploadSessions sessions_;
 };
 
 // The store for a gs:// URI (store_factory.cpp's table): the JSON API with Google credentials,

@@ -1,5 +1,6 @@
 #include "store/webhdfs_store.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <pwd.h>
 #include <spawn.h>
@@ -7,9 +8,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <future>
 #include <limits>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -53,41 +57,132 @@ std::string login_name() {
   return "airlock";
 }
 
-// kinit -kt <keytab> <principal> into the credential cache KRB5CCNAME names (a private one when
-// unset), once per process: libcurl's GSS-API then finds the ticket there.
-Status kinit_with_keytab(const std::string& keytab, const std::string& principal) {
-  static std::mutex mutex;
-  static std::optional<Status> done;
-  std::lock_guard lock(mutex);
-  if (done) return *done;
-  if (!get_env("KRB5CCNAME")) {
-    const std::string cache = fmt::format("FILE:/tmp/airlock-krb5cc-{}-{}", ::getuid(), ::getpid());
-    ::setenv("KRB5CCNAME", cache.c_str(), 1);
+struct ProcessResult {
+  int exit_code = -1;  // -1: could not be started (spawn_error says why)
+  int spawn_error = 0;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs a Kerberos client tool (kinit, klist) with stdin from /dev/null and its output captured,
+// so that what it says can go into an error message instead of onto the terminal.
+ProcessResult run_tool(std::vector<std::string> args) {
+  ProcessResult result;
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    result.spawn_error = errno;
+    return result;
   }
-  std::vector<std::string> args = {"kinit", "-kt", keytab, principal};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
-  int spawned = ::posix_spawnp(&pid, "kinit", nullptr, nullptr, argv.data(), environ);
+  const int spawned = ::posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
   if (spawned != 0) {
-    done = Error(ErrorCode::kUnsupported,
-                 fmt::format("KERBEROS_KEYTAB is set but kinit could not be run ({}); install the Kerberos client "
-                             "tools (Debian: krb5-user) or run kinit yourself and set KRB5CCNAME",
-                             std::strerror(spawned)));
-    return *done;
+    ::close(fds[0]);
+    result.spawn_error = spawned;
+    return result;
   }
+  char buffer[4096];
+  while (true) {
+    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n > 0) {
+      if (result.output.size() < 64 * 1024) result.output.append(buffer, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    break;
+  }
+  ::close(fds[0]);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    done =
-        Error(ErrorCode::kUnauthenticated,
-              fmt::format("kinit -kt {} {} failed; check KERBEROS_KEYTAB and KERBEROS_PRINCIPAL", keytab, principal));
-    return *done;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  return result;
+}
+
+// The first line of a tool's output, for messages ("kinit: Password incorrect while getting
+// initial credentials"). Kerberos tools never print keys or passwords.
+std::string first_line(std::string_view text) {
+  text = trim(text);
+  return std::string(text.substr(0, text.find('\n')));
+}
+
+// The private credential cache of keytab logins: a 0700 directory of this process's own, so that
+// a ticket made from the keytab never replaces the one a person's KRB5CCNAME holds, and removed
+// when the process ends.
+std::string& private_cache_dir() {
+  static std::string dir;
+  return dir;
+}
+
+void remove_private_cache() {
+  const std::string& dir = private_cache_dir();
+  if (dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+// kinit -kt <keytab> <principal> into the private credential cache, once per keytab and
+// principal (again with `renew`, when the ticket has expired); KRB5CCNAME then names it, where
+// libcurl's GSS-API looks for the ticket.
+Status kinit_with_keytab(const std::string& keytab, const std::string& principal, bool renew = false) {
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, std::string>, Status> done;
+  std::lock_guard lock(mutex);
+  if (auto it = done.find({keytab, principal}); it != done.end() && !renew) return it->second;
+  auto remember = [&](Status status) {
+    done.insert_or_assign(std::pair(keytab, principal), status);
+    return status;
+  };
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(keytab, ec) || ::access(keytab.c_str(), R_OK) != 0) {
+    return remember(Error(ErrorCode::kInvalidArgument,
+                          fmt::format("KERBEROS_KEYTAB names {}, which is not a readable file; set KERBEROS_KEYTAB "
+                                      "to the keytab of KERBEROS_PRINCIPAL ({})",
+                                      keytab, principal)));
   }
-  done = ok_status();
-  return *done;
+  if (private_cache_dir().empty()) {
+    std::string pattern = (std::filesystem::temp_directory_path(ec) / "airlock-krb5-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      return remember(io_error(fmt::format("could not make a private Kerberos credential cache under {}: {}",
+                                           std::filesystem::temp_directory_path(ec).string(), std::strerror(errno))));
+    }
+    private_cache_dir() = pattern;
+    std::atexit(remove_private_cache);
+  }
+  const std::string cache = "FILE:" + private_cache_dir() + "/ccache";
+  if (auto previous = get_env("KRB5CCNAME"); !previous || *previous != cache) {
+    if (previous) {
+      log::debug("KERBEROS_KEYTAB is set: using a private credential cache instead of KRB5CCNAME ({})", *previous);
+    }
+    // Only on the first login: a renewal must not touch the environment while transfers that
+    // read it (libcurl's GSS-API) are running.
+    ::setenv("KRB5CCNAME", cache.c_str(), 1);
+  }
+  ProcessResult kinit = run_tool({"kinit", "-kt", keytab, principal});
+  if (kinit.exit_code == -1) {
+    return remember(Error(ErrorCode::kUnsupported,
+                          fmt::format("KERBEROS_KEYTAB is set but kinit could not be run ({}); install the Kerberos "
+                                      "client tools (Debian: krb5-user) or run kinit yourself and set KRB5CCNAME",
+                                      std::strerror(kinit.spawn_error))));
+  }
+  if (kinit.exit_code != 0) {
+    const std::string said = first_line(kinit.output);
+    return remember(
+        Error(ErrorCode::kUnauthenticated,
+              redact(fmt::format("kinit -kt {} {} failed{}; check that KERBEROS_KEYTAB holds the current keys of "
+                                 "KERBEROS_PRINCIPAL (klist -kt {}), and the realm's KDC in krb5.conf (KRB5_CONFIG)",
+                                 keytab, principal, said.empty() ? "" : " (" + said + ")", keytab))));
+  }
+  log::debug("kinit -kt {} {}: ticket in the private credential cache {}", keytab, principal, cache);
+  return remember(ok_status());
 }
 
 std::optional<std::uint64_t> json_u64(const Json& json, const char* name) {
@@ -225,6 +320,7 @@ Result<WebHdfsSettings> resolve_webhdfs_settings(const Uri& uri, const WebHdfsOp
   const std::string host =
       uri.host.find(':') != std::string::npos && uri.host.front() != '[' ? "[" + uri.host + "]" : uri.host;
   settings.base_url = fmt::format("{}://{}:{}/webhdfs/v1", scheme, host, port);
+  settings.host = uri.host;
   std::string path = uri.path.empty() ? "/" : uri.path;
   if (path.front() != '/') path.insert(path.begin(), '/');
   if (path.find("/../") != std::string::npos || path.ends_with("/..") || path.find("/./") != std::string::npos) {
@@ -250,6 +346,8 @@ Result<WebHdfsSettings> resolve_webhdfs_settings(const Uri& uri, const WebHdfsOp
     if (keytab && principal) {
       AIRLOCK_TRY(kinit_with_keytab(*keytab, *principal));
       settings.kerberos = true;
+      settings.kerberos_principal = *principal;
+      settings.kerberos_keytab = *keytab;
       settings.kerberos_source = fmt::format("KERBEROS_PRINCIPAL {} (KERBEROS_KEYTAB)", *principal);
     } else if (keytab || principal) {
       return invalid_argument("KERBEROS_KEYTAB and KERBEROS_PRINCIPAL go together; set both or neither");
@@ -298,9 +396,142 @@ net::HttpRequest WebHdfsStore::request(std::string method, std::string url) cons
   request.method = std::move(method);
   request.url = std::move(url);
   request.options.negotiate = settings_.kerberos;
+  if (settings_.kerberos) {
+    // Replaying the namenode's hadoop.auth cookie saves a SPNEGO round trip per request; when it
+    // has expired the namenode challenges again and libcurl negotiates anew.
+    std::lock_guard lock(cookie_mutex_);
+    if (!auth_cookie_.empty()) request.headers.set("Cookie", "hadoop.auth=" + auth_cookie_);
+  }
   // WebHDFS's optional CSRF protection wants this header on writes; harmless elsewhere.
   request.headers.set("X-XSRF-HEADER", "airlock");
   return request;
+}
+
+Result<net::HttpResponse> WebHdfsStore::send(net::HttpRequest request) {
+  return send_to_namenode(std::move(request), std::nullopt);
+}
+
+Result<net::HttpResponse> WebHdfsStore::send(net::HttpRequest request, net::HttpSink sink) {
+  return send_to_namenode(std::move(request), std::move(sink));
+}
+
+Result<net::HttpResponse> WebHdfsStore::send_to_namenode(net::HttpRequest request, std::optional<net::HttpSink> sink) {
+  if (!settings_.kerberos)
+    return sink ? client_->send(std::move(request), std::move(*sink)) : client_->send(std::move(request));
+  // With a hadoop.auth cookie the request goes without a SPNEGO token: no GSS-API work on either
+  // side, and no "Request is a replay" from the namenode's replay cache when many requests start
+  // in the same second. A cookie the namenode no longer takes (401) is dropped and the request
+  // negotiates anew; a refused negotiation with a keytab login and an expired ticket gets a
+  // fresh ticket (a long push outlives the ticket's lifetime) and one more try.
+  net::HttpRequest negotiated = request;
+  negotiated.headers.remove("Cookie");
+  negotiated.options.negotiate = true;
+  const std::optional<net::HttpSink> sink_again = sink;  // a sink only ever sees 2xx bodies: unused by a 401
+  auto send_copy = [&](net::HttpRequest copy) {
+    return sink_again ? client_->send(std::move(copy), *sink_again) : client_->send(std::move(copy));
+  };
+  const std::uint64_t generation = ticket_generation_.load();
+  const bool by_cookie = request.headers.get("cookie").has_value();
+  if (by_cookie) request.options.negotiate = false;
+  auto response = sink ? client_->send(std::move(request), std::move(*sink)) : client_->send(std::move(request));
+  if (by_cookie && response.ok() && response->status == 401) {
+    {
+      std::lock_guard lock(cookie_mutex_);
+      auth_cookie_.clear();
+    }
+    log::debug("the namenode no longer accepts the hadoop.auth cookie; negotiating again");
+    response = send_copy(negotiated);
+  }
+  // 403 without a RemoteException: the namenode's filter refused the SPNEGO token itself (one
+  // that expired on its way there, for instance).
+  const bool refused =
+      response.ok() &&
+      (response->status == 401 || (response->status == 403 && parse_remote_exception(response->body).first.empty()));
+  if (!settings_.kerberos_keytab.empty() && refused && renew_ticket(generation)) {
+    response = send_copy(negotiated);
+  }
+  if (response.ok()) remember_cookie(*response);
+  return response;
+}
+
+bool WebHdfsStore::renew_ticket(std::uint64_t seen_generation) {
+  std::lock_guard lock(renew_mutex_);
+  // Renewed since this request went out (requests refused together share one kinit): try again.
+  if (ticket_generation_.load() != seen_generation) return true;
+  // Only an expired ticket is renewed (klist -s fails): a refusal with a valid one is not a
+  // lifetime problem, and it stands.
+  if (run_tool({"klist", "-s"}).exit_code == 0) return false;
+  Status renewed = kinit_with_keytab(settings_.kerberos_keytab, settings_.kerberos_principal, true);
+  if (!renewed.ok()) {
+    log::warn("renewing the Kerberos ticket from KERBEROS_KEYTAB failed: {}", renewed.error().message());
+    return false;
+  }
+  ++ticket_generation_;
+  log::info("the Kerberos ticket of {} expired; logged in again from KERBEROS_KEYTAB", settings_.kerberos_principal);
+  return true;
+}
+
+void WebHdfsStore::remember_cookie(const net::HttpResponse& response) {
+  if (!settings_.kerberos) return;
+  for (const std::string& header : response.headers.get_all("set-cookie")) {
+    std::string_view value = trim(std::string_view(header).substr(0, header.find(';')));
+    if (!value.starts_with("hadoop.auth=")) continue;
+    value.remove_prefix(std::string_view("hadoop.auth=").size());
+    // The cookie authenticates by itself until it expires: never in a message.
+    if (value.size() > 2) register_secret(value);
+    std::lock_guard lock(cookie_mutex_);
+    // An empty value is the namenode clearing a cookie it no longer accepts.
+    auth_cookie_ = value == "\"\"" ? std::string() : std::string(value);
+  }
+}
+
+std::string WebHdfsStore::kerberos_hint(const net::HttpResponse& response) const {
+  const std::string cache = get_env("KRB5CCNAME").value_or("the default credential cache");
+  const bool keytab = !settings_.kerberos_principal.empty();
+  if (response.status == 403) {
+    // The namenode's AuthenticationFilter could not verify the ticket (GSSException): a service
+    // ticket for another principal or realm, or a clock too far off.
+    std::string said;
+    if (auto at = response.body.find("GSSException"); at != std::string::npos) {
+      said = response.body.substr(at, response.body.find_first_of("<\n", at) - at);
+    }
+    return fmt::format(
+        "the namenode could not verify the Kerberos ticket of {}{}; check that the namenode's HTTP/<host> "
+        "principal is in the realm of KRB5_CONFIG and that the clocks agree",
+        settings_.kerberos_source, said.empty() ? "" : " (" + redact(said) + ")");
+  }
+  // 401 with Negotiate: libcurl had no ticket to offer. `klist -s` says whether the cache holds
+  // one that is still valid.
+  const ProcessResult klist = run_tool({"klist", "-s"});
+  if (klist.exit_code != 0 && klist.exit_code != -1) {
+    if (keytab) {
+      return fmt::format(
+          "the Kerberos ticket made from KERBEROS_KEYTAB for KERBEROS_PRINCIPAL {} is no longer valid (expired?); "
+          "run again, or check the principal's ticket lifetime",
+          settings_.kerberos_principal);
+    }
+    return fmt::format(
+        "there is no valid Kerberos ticket in KRB5CCNAME ({}; klist shows none): it has expired or was never "
+        "made; run kinit "
+        "(kinit -kt <keytab> <principal>) for that cache, or set KERBEROS_KEYTAB + KERBEROS_PRINCIPAL",
+        cache);
+  }
+  // The ticket is valid: was there a service ticket for the namenode's HTTP principal? libcurl
+  // asks for HTTP/<host of the URL>, so a URI naming the host differently from the principal
+  // (an alias, an IP address) finds none.
+  const std::string service = "HTTP/" + settings_.host;
+  const ProcessResult kvno = run_tool({"kvno", service});
+  if (kvno.exit_code != 0 && kvno.exit_code != -1) {
+    return fmt::format(
+        "the Kerberos ticket in KRB5CCNAME ({}) is valid, but no service ticket for {} could be had ({}); name "
+        "the namenode in the URI by the host name of its HTTP principal, and check the realm mapping in krb5.conf "
+        "(KRB5_CONFIG)",
+        cache, service, first_line(kvno.output));
+  }
+  return fmt::format(
+      "the namenode refused {} (cache {}); check the ticket with klist, KRB5CCNAME, or KERBEROS_KEYTAB + "
+      "KERBEROS_PRINCIPAL",
+      settings_.kerberos_source, cache);
 }
 
 Error WebHdfsStore::error_for(const net::HttpResponse& response, std::string_view path) const {
@@ -321,15 +552,13 @@ Error WebHdfsStore::error_for(const net::HttpResponse& response, std::string_vie
         "the delegation token from {} was refused (expired or cancelled?); get a new one "
         "(hdfs fetchdt) and set HADOOP_TOKEN or --delegation-token",
         settings_.delegation_source);
+  } else if (settings_.kerberos && (response.status == 401 || (response.status == 403 && exception.empty()))) {
+    code = ErrorCode::kUnauthenticated;
+    hint = kerberos_hint(response);
   } else if (response.status == 401) {
     code = ErrorCode::kUnauthenticated;
     const bool negotiate = response.headers.get("www-authenticate").value_or("").find("Negotiate") != std::string::npos;
-    if (settings_.kerberos) {
-      hint = fmt::format(
-          "the namenode refused {}; check the ticket (klist), KRB5CCNAME, or KERBEROS_KEYTAB + "
-          "KERBEROS_PRINCIPAL",
-          settings_.kerberos_source);
-    } else if (negotiate) {
+    if (negotiate) {
       hint =
           "the cluster requires Kerberos: run kinit and set KRB5CCNAME, or set KERBEROS_KEYTAB + "
           "KERBEROS_PRINCIPAL, or give a delegation token (HADOOP_TOKEN or --delegation-token)";
@@ -359,7 +588,7 @@ Result<bool> WebHdfsStore::boolean_op(std::string method, const std::string& pat
                                       std::string_view extra) {
   net::HttpRequest call = request(std::move(method), op_url(path, op, extra));
   if (call.method == "PUT") call.body = std::string();
-  AIRLOCK_ASSIGN_OR_RETURN(net::HttpResponse response, client_->send(std::move(call)));
+  AIRLOCK_ASSIGN_OR_RETURN(net::HttpResponse response, send(std::move(call)));
   if (!response.ok()) return error_for(response, path);
   auto json = parse_json(response.body, "WebHDFS answer");
   if (!json.ok() || !json->is_object() || !json->contains("boolean") || !(*json)["boolean"].is_boolean()) {
@@ -375,9 +604,8 @@ Result<std::optional<std::vector<WebHdfsStore::Entry>>> WebHdfsStore::list_direc
   for (int page = 0; page < 100'000; ++page) {
     std::string extra;
     if (batch && !start_after.empty()) extra = "startAfter=" + percent_encode(start_after);
-    AIRLOCK_ASSIGN_OR_RETURN(
-        net::HttpResponse response,
-        client_->send(request("GET", op_url(path, batch ? "LISTSTATUS_BATCH" : "LISTSTATUS", extra))));
+    AIRLOCK_ASSIGN_OR_RETURN(net::HttpResponse response,
+                             send(request("GET", op_url(path, batch ? "LISTSTATUS_BATCH" : "LISTSTATUS", extra))));
     if (response.status == 404) return std::optional<std::vector<Entry>>();
     if (batch && response.status == 400 && page == 0) {
       // Older namenodes and HttpFS gateways have no LISTSTATUS_BATCH: one LISTSTATUS then.
@@ -432,7 +660,7 @@ Status WebHdfsStore::walk(const std::string& relative_dir, const std::optional<s
 
 Result<std::optional<ObjectInfo>> WebHdfsStore::stat(std::string_view key) {
   const std::string path = settings_.root + std::string(key);
-  AIRLOCK_ASSIGN_OR_RETURN(net::HttpResponse response, client_->send(request("GET", op_url(path, "GETFILESTATUS"))));
+  AIRLOCK_ASSIGN_OR_RETURN(net::HttpResponse response, send(request("GET", op_url(path, "GETFILESTATUS"))));
   if (response.status == 404) return std::optional<ObjectInfo>();
   if (!response.ok()) return error_for(response, path);
   auto status = parse_webhdfs_file_status(response.body);
@@ -508,7 +736,7 @@ Status WebHdfsStore::read_range(const std::string& path, std::uint64_t offset, s
       delivered += bytes.size();
       return sink(bytes);
     };
-    auto response = client_->send(std::move(open), std::move(http_sink));
+    auto response = send(std::move(open), std::move(http_sink));
     if (response.ok() && response->ok()) {
       if (to_end || delivered >= length) return ok_status();
       // The file is shorter than asked: a range past the end is cut short, as elsewhere.
@@ -647,7 +875,7 @@ Status WebHdfsStore::create(const std::string& path, const ByteSource& source, c
     put.body = body_for();
     put.headers.set("Content-Type", "application/octet-stream");
     put.options.cancel = options.cancel;
-    AIRLOCK_ASSIGN_OR_RETURN(net::HttpResponse response, client_->send(std::move(put)));
+    AIRLOCK_ASSIGN_OR_RETURN(net::HttpResponse response, send(std::move(put)));
     if (!response.ok()) return error_for(response, path);
     return ok_status();
   }
@@ -658,7 +886,7 @@ Status WebHdfsStore::create(const std::string& path, const ByteSource& source, c
     ask.body = std::string();
     ask.options.follow_redirects = false;
     ask.options.cancel = options.cancel;
-    AIRLOCK_ASSIGN_OR_RETURN(net::HttpResponse asked, client_->send(std::move(ask)));
+    AIRLOCK_ASSIGN_OR_RETURN(net::HttpResponse asked, send(std::move(ask)));
     std::string location;
     if (asked.status == 307 || asked.status == 302 || asked.status == 303) {
       location = asked.headers.get("location").value_or("");

@@ -16,9 +16,14 @@
 // Auth: simple (user.name=HADOOP_USER_NAME, else the login name), a delegation token
 // (--delegation-token / HADOOP_TOKEN), or Kerberos SPNEGO through libcurl's GSS-API (a ticket in
 // KRB5CCNAME, or KERBEROS_KEYTAB + KERBEROS_PRINCIPAL, with which airlock runs kinit into a
-// private credential cache); impersonation with HADOOP_PROXY_USER (doas=).
+// private credential cache of its own, removed at exit, and again when that ticket expires during
+// a long run); impersonation with HADOOP_PROXY_USER
+// (doas=). With Kerberos the namenode's hadoop.auth cookie is replayed (one SPNEGO exchange per
+// process, not per request) and never shown; the datanode gets the delegation token the
+// namenode put in its redirect.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -46,6 +51,7 @@ struct WebHdfsOptions {
 
 struct WebHdfsSettings {
   std::string base_url;     // scheme://host:port/webhdfs/v1
+  std::string host;         // the namenode's host as the URI names it (its HTTP/<host> principal)
   std::string root;         // absolute HDFS path of the store's root, ending in '/'
   std::string display;      // the URI as given (scheme://host:port/path/)
   std::string port_source;  // how the HTTP port was chosen (for messages)
@@ -57,6 +63,8 @@ struct WebHdfsSettings {
   std::string delegation_source;
   bool kerberos = false;
   std::string kerberos_source;
+  std::string kerberos_principal;  // KERBEROS_PRINCIPAL when a keytab logs in
+  std::string kerberos_keytab;     // KERBEROS_KEYTAB
 };
 
 // Resolves a webhdfs://, swebhdfs:// or hdfs:// URI and the options and environment into where
@@ -93,6 +101,16 @@ class WebHdfsStore final : public Store {
   std::string op_url(std::string_view path, std::string_view op, std::string_view extra = "") const;
   net::HttpRequest request(std::string method, std::string url) const;
   Error error_for(const net::HttpResponse& response, std::string_view path) const;
+  // Sends to the namenode, keeping the hadoop.auth cookie it hands out with Kerberos.
+  Result<net::HttpResponse> send(net::HttpRequest request);
+  Result<net::HttpResponse> send(net::HttpRequest request, net::HttpSink sink);
+  Result<net::HttpResponse> send_to_namenode(net::HttpRequest request, std::optional<net::HttpSink> sink);
+  void remember_cookie(const net::HttpResponse& response);
+  // kinit again from the keytab after a 401 (the ticket expired during a long run); false when
+  // that cannot help.
+  bool renew_ticket(std::uint64_t seen_generation);
+  // What to do when the namenode refuses the Kerberos credentials (401 or 403).
+  std::string kerberos_hint(const net::HttpResponse& response) const;
   Result<std::optional<std::vector<Entry>>> list_directory(const std::string& path);
   Status walk(const std::string& relative_dir, const std::optional<std::string>& after, std::size_t wanted,
               std::vector<ObjectInfo>& out, bool include_temporary);
@@ -104,6 +122,10 @@ class WebHdfsStore final : public Store {
 
   WebHdfsSettings settings_;
   std::shared_ptr<net::HttpClient> client_;
+  std::mutex renew_mutex_;
+  std::atomic<std::uint64_t> ticket_generation_{0};  // keytab logins since the first
+  mutable std::mutex cookie_mutex_;
+  std::string auth_cookie_;  // hadoop.auth, replayed to the namenode (Kerberos only)
   std::mutex made_mutex_;
   std::set<std::string> made_directories_;
 };

@@ -23,7 +23,8 @@ No GCS emulator can run in the test environment, so this follows Google's public
                   [--refresh-token CLIENT_ID:CLIENT_SECRET:TOKEN] [--metadata] [--token-lifetime S]
                   [--allow-anonymous] [--public-bucket NAME]
 
-Token endpoint: POST /token. Prints "LISTENING <port>". GET /__gcs__/stats returns counters.
+Token endpoint: POST /token. Prints "LISTENING <port>". GET /__gcs__/stats returns counters
+(resumable_bytes: the bytes of resumable chunks received, broken ones included).
 """
 
 import argparse
@@ -88,12 +89,13 @@ class State:
         self.sessions = {}  # upload id -> session
         self.generation = 1000
         self.stats = {"token_requests": 0, "jwt_grants": 0, "refresh_grants": 0, "metadata_tokens": 0,
-                      "resumable_sessions": 0, "resumable_chunks": 0, "status_queries": 0, "multipart_uploads": 0,
+                      "resumable_sessions": 0, "resumable_chunks": 0, "resumable_bytes": 0, "status_queries": 0,
+                      "multipart_uploads": 0,
                       "media_uploads": 0, "ranged_gets": 0, "list_pages": 0, "unauthenticated": 0}
 
-    def count(self, key):
+    def count(self, key, amount=1):
         with self.lock:
-            self.stats[key] += 1
+            self.stats[key] += amount
 
     def issue(self, principal):
         token = "ya29." + secrets.token_urlsafe(32)
@@ -471,6 +473,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             data = self._body(keep_partial=True)
         except PartialBody as partial:
+            state.count("resumable_bytes", len(partial.data))
             # Only whole 256 KiB units of a broken chunk are kept.
             kept = (len(partial.data) // UNIT) * UNIT
             with state.lock:
@@ -478,6 +481,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     session["data"] += partial.data[len(session["data"]) - first:kept]
             self.close_connection = True
             return
+        state.count("resumable_bytes", len(data))
         if session["done"] is not None:
             return self._send(200, session["done"])
         if len(data) != last - first + 1:

@@ -19,21 +19,39 @@ Also: GETFILESTATUS, LISTSTATUS, LISTSTATUS_BATCH, MKDIRS, RENAME (renameoptions
 DELETE, GETHOMEDIRECTORY. Files live in memory.
 
 Security: off by default (user.name identifies the caller; dr.who without it). --tokens turns it
-on: requests need delegation=<one of the tokens> (or SPNEGO, which this server cannot accept:
-with --kerberos it answers 401 + WWW-Authenticate: Negotiate). --protected /dir makes /dir
-owned by hdfs with mode 755, so other users get AccessControlException.
+on: requests need delegation=<one of the tokens>. --kerberos turns on Kerberos SPNEGO as
+Hadoop's AuthenticationFilter with its KerberosAuthenticationHandler does it
+(hadoop-common-project/hadoop-auth/src/site/markdown/Configuration.md and
+hadoop-hdfs-project/hadoop-hdfs/src/site/markdown/WebHDFS.md, "Authentication"):
+  - a request without credentials gets 401 + "WWW-Authenticate: Negotiate";
+  - "Authorization: Negotiate <base64 GSS token>" is accepted with GSS-API (python3-gssapi)
+    against the service keytab given with --keytab (HTTP/<host>@REALM); success answers the
+    request itself with "WWW-Authenticate: Negotiate <reply token>" and a signed
+    `hadoop.auth="u=<user>&p=<principal>&t=kerberos&e=<expiry ms>&s=<signature>"` cookie, which
+    later requests may replay instead of negotiating again; a token that fails is 403, and an
+    invalid or expired cookie is cleared and challenged again;
+  - the caller is the principal's short name (alice@REALM -> alice; auth_to_local DEFAULT);
+  - redirects to the datanode carry a delegation token the namenode issued for that user
+    (datanodes do not speak SPNEGO), and the datanode accepts only such tokens.
+Without --keytab a Negotiate token cannot be checked and is refused.
+--protected /dir makes /dir owned by hdfs with mode 755, so other users get AccessControlException.
 
     webhdfs_server.py [--datanode-port N] [--advertise-datanode host:port] [--httpfs]
-                      [--ls-limit N] [--no-batch] [--tokens a,b] [--kerberos]
-                      [--protected /dir] [--cert C --key K]
+                      [--ls-limit N] [--no-batch] [--tokens a,b] [--kerberos [--keytab K]]
+                      [--cookie-lifetime S] [--protected /dir] [--cert C --key K]
 
 Prints "LISTENING <namenode port>" (and "DATANODE <port>") when ready. GET /__webhdfs__/stats
-returns counters: operations by name, datanode writes and reads, redirects.
+returns counters: operations by name, datanode writes and reads, redirects, SPNEGO handshakes,
+cookie-authenticated requests and the users Kerberos authenticated.
 """
 
 import argparse
+import base64
+import hashlib
+import hmac
 import http.server
 import json
+import secrets
 import posixpath
 import ssl
 import sys
@@ -203,8 +221,51 @@ class State:
         self.tokens = set(t for t in (args.tokens or "").split(",") if t)
         self.lock = threading.Lock()
         self.stats = {"ops": {}, "datanode_writes": 0, "datanode_reads": 0, "redirects": 0, "range_headers": 0,
-                      "batch_pages": 0}
+                      "batch_pages": 0, "challenges": 0, "spnego": 0, "spnego_failures": 0, "cookie_auth": 0,
+                      "cookie_rejected": 0, "kerberos_users": {}}
         self.datanode = None  # host:port advertised in redirects
+        self.issued = {}  # delegation tokens issued for datanode redirects -> user
+        self.cookie_secret = secrets.token_bytes(32)
+        self.credentials = None
+        if args.keytab:
+            import gssapi  # Debian: python3-gssapi; only needed with --keytab
+            self.gssapi = gssapi
+            self.credentials = gssapi.Credentials(usage="accept", store={"keytab": args.keytab})
+
+    def issue_token(self, user):
+        token = "HAAE" + secrets.token_urlsafe(24)
+        with self.lock:
+            self.issued[token] = user
+        return token
+
+    def token_user(self, token):
+        if token in self.tokens:
+            return "airlock"
+        with self.lock:
+            return self.issued.get(token)
+
+    # hadoop.auth cookies: "u=<user>&p=<principal>&t=kerberos&e=<expiry ms>" signed with a secret
+    # only this server knows (Hadoop's Signer appends "&s=<base64 HMAC-SHA256>").
+    def make_cookie(self, user, principal):
+        expiry = int((time.time() + self.args.cookie_lifetime) * 1000)
+        payload = "u=%s&p=%s&t=kerberos&e=%d" % (user, principal, expiry)
+        signature = base64.b64encode(hmac.new(self.cookie_secret, payload.encode(), hashlib.sha256).digest())
+        return payload + "&s=" + signature.decode()
+
+    def check_cookie(self, value):
+        payload, sep, signature = value.rpartition("&s=")
+        if not sep:
+            return None
+        expected = base64.b64encode(hmac.new(self.cookie_secret, payload.encode(), hashlib.sha256).digest()).decode()
+        if not hmac.compare_digest(expected, signature):
+            return None
+        fields = dict(part.partition("=")[::2] for part in payload.split("&"))
+        try:
+            if int(fields.get("e", "0")) < time.time() * 1000:
+                return None
+        except ValueError:
+            return None
+        return fields.get("u") or None
 
     def count(self, key, op=None):
         with self.lock:
@@ -226,7 +287,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
         self.send_response(status)
-        for name, value in (headers or {}).items():
+        for name, value in list(getattr(self, "auth_headers", {}).items()) + list((headers or {}).items()):
             self.send_header(name, value)
         if status != 204:
             self.send_header("Content-Type", content_type)
@@ -268,15 +329,78 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = urllib.parse.unquote(parsed.path)
         return parsed.path, path, query
 
+    def _cookie(self):
+        for header in self.headers.get_all("Cookie") or []:
+            for part in header.split(";"):
+                name, _, value = part.strip().partition("=")
+                if name == "hadoop.auth":
+                    return value.strip('"')
+        return None
+
+    def _kerberos(self, query):
+        state = self.server.state
+        if "delegation" in query:
+            user = state.token_user(query["delegation"])
+            if user is None:
+                raise FsError("InvalidToken", "token (HDFS_DELEGATION_TOKEN token 42) can't be found in cache")
+            return user
+        if self.server.role == "datanode":
+            raise FsError("SecurityException", "Failed to obtain user group information: datanodes need a "
+                          "delegation token")
+        cookie = self._cookie()
+        clear = {"Set-Cookie": "hadoop.auth=; Path=/; Expires=Thu, 01-Jan-1970 00:00:00 GMT; HttpOnly"}
+        if cookie is not None:
+            user = state.check_cookie(cookie)
+            if user is not None:
+                state.count("cookie_auth")
+                return user
+            state.count("cookie_rejected")
+        authorization = self.headers.get("Authorization", "")
+        if not authorization.startswith("Negotiate "):
+            # What Hadoop's AuthenticationFilter answers before the SPNEGO exchange.
+            state.count("challenges")
+            headers = {"WWW-Authenticate": "Negotiate"}
+            if cookie is not None:
+                headers.update(clear)
+            self._drain()
+            self._send(401, b"<html><body>Authentication required</body></html>", headers, "text/html")
+            return None
+        if state.credentials is None:
+            raise FsError("SecurityException", "this test server was started without --keytab and cannot accept "
+                          "SPNEGO tokens")
+        try:
+            context = state.gssapi.SecurityContext(creds=state.credentials, usage="accept")
+            reply = context.step(base64.b64decode(authorization[len("Negotiate "):].strip()))
+            if not context.complete:
+                raise ValueError("the GSS-API exchange needs more than one step")
+            principal = str(context.initiator_name)
+        except Exception as error:  # noqa: BLE001 - GSSError, bad base64: the filter answers 403
+            state.count("spnego_failures")
+            self._drain()
+            self._send(403, ("<html><body>GSSException: %s</body></html>" % str(error).split("\n")[0]).encode(),
+                       clear, "text/html")
+            return None
+        user = principal.split("@", 1)[0].split("/", 1)[0]
+        state.count("spnego")
+        with state.lock:
+            state.stats["kerberos_users"][user] = state.stats["kerberos_users"].get(user, 0) + 1
+        self.auth_headers = {"Set-Cookie": 'hadoop.auth="%s"; Path=/; HttpOnly' % state.make_cookie(user, principal)}
+        if reply:
+            self.auth_headers["WWW-Authenticate"] = "Negotiate " + base64.b64encode(reply).decode()
+        return user
+
+    def _drain(self):
+        if self.command in ("PUT", "POST"):
+            try:
+                self._body()
+            except Exception:  # noqa: BLE001 - the connection is closed anyway
+                self.close_connection = True
+
     def _authenticate(self, query):
         state = self.server.state
-        if state.args.kerberos and "delegation" not in query:
-            if not self.headers.get("Authorization", "").startswith("Negotiate "):
-                # What Hadoop's AuthenticationFilter answers before the SPNEGO exchange.
-                self._send(401, b"<html><body>Authentication required</body></html>",
-                           {"WWW-Authenticate": "Negotiate"}, "text/html")
-                return None
-            raise FsError("SecurityException", "this test server cannot accept SPNEGO tokens")
+        self.auth_headers = {}
+        if state.args.kerberos:
+            return self._kerberos(query)
         if state.tokens:
             token = query.get("delegation")
             if token is None:
@@ -290,6 +414,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return query.get("user.name") or STATIC_USER
 
     def _dispatch(self):
+        self.auth_headers = {}  # one handler serves every request of a keep-alive connection
         raw_path, path, query = self._parse()
         if raw_path.startswith("/__webhdfs__/stats"):
             with self.server.state.lock:
@@ -332,6 +457,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 params.append((name, query[name]))
         if "delegation" in query:
             params.append(("delegation", query["delegation"]))
+        elif state.args.kerberos:
+            # A secure namenode hands the datanode a delegation token for the authenticated user.
+            params.append(("delegation", state.issue_token(user)))
         else:
             params.append(("user.name", user))
         scheme = "https" if state.args.cert else "http"
@@ -499,6 +627,8 @@ def main():
     parser.add_argument("--no-batch", action="store_true")
     parser.add_argument("--tokens", default="")
     parser.add_argument("--kerberos", action="store_true")
+    parser.add_argument("--keytab", default="")
+    parser.add_argument("--cookie-lifetime", type=int, default=36000)
     parser.add_argument("--protected", action="append")
     parser.add_argument("--cert", default="")
     parser.add_argument("--key", default="")

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,7 +29,8 @@ std::string test_python();
 Json fetch_json(const std::string& url);
 
 // Removes the variables of the machine that would change how the GCS, Azure and WebHDFS code in
-// this process behaves (credentials, emulator hosts, Kerberos), and skips the metadata probe.
+// this process behaves (credentials, emulator hosts, Kerberos), skips the metadata probe, and
+// points AIRLOCK_STATE_DIR (kept GCS upload sessions) at a folder of this process.
 void isolate_cloud_environment();
 
 struct RsaKey {
@@ -84,6 +86,53 @@ class Azurite {
 
  private:
   ServerProcess process_;
+};
+
+// A throwaway MIT Kerberos KDC (krb5kdc from Debian's krb5-kdc) on 127.0.0.1 with a free port,
+// with its own realm, krb5.conf, kdc.conf and database in `dir`, run as this process's child with
+// KRB5_CONFIG / KRB5_KDC_PROFILE pointing there; stopped by stop() or the destructor.
+class MitKdc {
+ public:
+  static constexpr const char* kRealm = "AIRLOCK.TEST";
+  MitKdc() = default;
+  ~MitKdc();
+  MitKdc(const MitKdc&) = delete;
+  MitKdc& operator=(const MitKdc&) = delete;
+
+  // Empty when krb5kdc, kdb5_util, kadmin.local, kinit and klist are all installed; else which
+  // are missing (tests skip with it).
+  static std::string missing_tools();
+  // Where a Kerberos tool is (PATH, then /usr/sbin and /sbin); empty when it is not installed.
+  static std::string tool(const std::string& name);
+
+  // Writes the configuration, creates the database and starts krb5kdc; false with error().
+  bool start(const std::filesystem::path& dir);
+  void stop();
+  // `principal` (without the realm) with a random key, its keys written to `keytab`.
+  bool add_principal(const std::string& principal, const std::filesystem::path& keytab);
+  // New random keys for `principal`: keytabs written before hold stale keys.
+  bool change_key(const std::string& principal);
+  // The longest ticket `principal` gets, in kadmin's words ("2 seconds").
+  bool set_max_life(const std::string& principal, const std::string& life);
+  // kinit -kt into `cache` (a file path), with ticket `lifetime` ("1h", "1s").
+  bool kinit(const std::string& principal, const std::filesystem::path& keytab, const std::filesystem::path& cache,
+             const std::string& lifetime = "1h");
+
+  const std::filesystem::path& krb5_conf() const { return krb5_conf_; }
+  // KRB5_CONFIG (and KRB5_KDC_PROFILE) for the Kerberos tools and libraries of a child.
+  std::map<std::string, std::string> env() const;
+  const std::string& error() const { return error_; }
+  int port() const { return port_; }
+
+ private:
+  bool admin(const std::string& query);
+
+  std::filesystem::path dir_;
+  std::filesystem::path krb5_conf_;
+  std::filesystem::path kdc_conf_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string error_;
 };
 
 // A container SAS token (version 2020-12-06 string to sign) for the Azurite account.

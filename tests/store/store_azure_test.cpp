@@ -103,6 +103,8 @@ TEST(AzureStore, SasTokenInTheUriAndInTheEnvironment) {
   ASSERT_TRUE(in_uri);
   ASSERT_OK(in_uri->write_string("a.txt", "sas in the uri"));
   EXPECT_EQ(in_uri->display_uri().find("sig="), std::string::npos) << "the token is never shown";
+  // What people see names the endpoint airlock talks to (--endpoint-url), not the URI's host.
+  EXPECT_EQ(in_uri->display_uri(), backend.server().endpoint() + "/" + kContainer + "/sas/");
   ::setenv("AZURE_STORAGE_SAS_TOKEN", ("?" + sas).c_str(), 1);
   auto in_env = backend.make("sas/", "");
   ::unsetenv("AZURE_STORAGE_SAS_TOKEN");
@@ -340,8 +342,12 @@ TEST(AzureCli, PushLsVerifyPull) {
     return run_command(args, env);
   };
   const std::string uri = blob_uri("cli/llama");
-  auto pushed = run({"push", (tmp / "cache").string(), uri});
+  auto pushed = run({"push", (tmp / "cache").string(), uri, "--json"});
   ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
+  // The summary names the endpoint of the connection string's BlobEndpoint, where the bytes went.
+  auto summary = parse_json(pushed.out, "push summary");
+  ASSERT_TRUE(summary.ok()) << pushed.out;
+  EXPECT_EQ((*summary)["destination"], backend.server().endpoint() + "/" + kContainer + "/cli/llama/") << pushed.out;
   auto listed = run({"ls", uri, "-r"});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
   EXPECT_NE(listed.out.find("blobs/w"), std::string::npos) << listed.out;

@@ -5,6 +5,7 @@
 // HMAC interoperability through the S3 code against s3rver.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <map>
 #include <thread>
@@ -370,6 +371,140 @@ TEST(GcsCli, PushLsVerifyPull) {
   auto refused = run({"pull", uri, (tmp / "none").string()});
   EXPECT_EQ(refused.exit_code, 3) << refused.err;
   EXPECT_NE(refused.err.find("GOOGLE_APPLICATION_CREDENTIALS"), std::string::npos) << refused.err;
+}
+
+}  // namespace
+}  // namespace airlock::testing
+
+namespace airlock::testing {
+namespace {
+
+template <typename F>
+bool wait_until(F condition, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+std::uint64_t counter(const Json& stats, const char* name) {
+  return stats.contains(name) && stats[name].is_number() ? stats[name].get<std::uint64_t>() : 0;
+}
+
+// A push killed (kill -9) in the middle of a large resumable upload and run again continues the
+// same session: its URI was kept on disk (0600 in a 0700 folder, never printed), the rerun asks
+// the session how far it got (bytes */SIZE -> 308 + Range) and sends only the rest.
+TEST(GcsCli, KilledPushContinuesItsResumableSession) {
+  auto& backend = gcs_backend();
+  ASSERT_TRUE(backend.started());
+  FaultProxy proxy;  // slows the chunks down so that the kill lands mid-upload
+  ASSERT_TRUE(proxy.start(backend.server().url()));
+  TempDir tmp;
+  const std::size_t size = 8 * 1024 * 1024 + 123;
+  fs::create_directories(tmp / "cache");
+  write_text(tmp / "cache" / "weights.bin", pattern_bytes(size, 17));
+  write_text(tmp / "cache" / "config.json", "{}");
+  const fs::path state = tmp / "state";
+  const std::map<std::string, std::string> env = {{"GOOGLE_APPLICATION_CREDENTIALS", backend.key_file().string()},
+                                                  {"NO_GCE_CHECK", "true"},
+                                                  {"STORAGE_EMULATOR_HOST", "\x01unset"},
+                                                  {"AIRLOCK_STATE_DIR", state.string()},
+                                                  {"AIRLOCK_LOG_LEVEL", "debug"}};
+  const std::string uri = std::string("gs://") + kBucket + "/killed/resumable";
+  const std::vector<std::string> push = {airlock_binary().string(),
+                                         "push",
+                                         (tmp / "cache").string(),
+                                         uri,
+                                         "--endpoint-url",
+                                         proxy.url(),
+                                         "--part-size",
+                                         "1MiB",
+                                         "--multipart-threshold",
+                                         "1MiB"};
+  ASSERT_TRUE(
+      proxy.add_rule({{"fault", "delay"}, {"method", "PUT"}, {"path", "upload_id="}, {"seconds", 0.3}, {"times", -1}}));
+  const std::uint64_t at_start = counter(backend.server().stats(), "resumable_bytes");
+  pid_t pid = spawn_background(push, tmp / "push.log", env);
+  ASSERT_TRUE(wait_until([&] {
+    return counter(backend.server().stats(), "resumable_bytes") - at_start >= 3 * 1024 * 1024;
+  })) << read_text(tmp / "push.log");
+  ::kill(pid, SIGKILL);
+  EXPECT_EQ(wait_for(pid), 128 + SIGKILL);
+
+  // The session was kept, privately.
+  const fs::path records = state / "gcs-uploads";
+  std::vector<fs::path> kept;
+  for (const auto& entry : fs::directory_iterator(records)) kept.push_back(entry.path());
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(fs::status(records).permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_EQ(fs::status(kept[0]).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  auto record = parse_json(read_text(kept[0]), "session record");
+  ASSERT_TRUE(record.ok());
+  const std::string session = (*record)["session"].get<std::string>();
+  const std::string upload_id = session.substr(session.find("upload_id=") + 10);
+  ASSERT_FALSE(upload_id.empty());
+  EXPECT_EQ(read_text(tmp / "push.log").find(upload_id), std::string::npos) << "the session URI is never printed";
+
+  proxy.clear_rules();
+  const Json before = backend.server().stats();
+  auto rerun = run_command(
+      [&] {
+        auto args = push;
+        args.push_back("--json");
+        return args;
+      }(),
+      env);
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  const Json after = backend.server().stats();
+  const std::uint64_t sent = counter(after, "resumable_bytes") - counter(before, "resumable_bytes");
+  EXPECT_LT(sent, size) << "the rerun continued the session instead of sending the whole file";
+  EXPECT_LE(sent, size - 3 * 1024 * 1024) << "what the server had kept was not sent again";
+  EXPECT_EQ(counter(after, "resumable_sessions"), counter(before, "resumable_sessions")) << "no new session";
+  EXPECT_GE(counter(after, "status_queries") - counter(before, "status_queries"), 1u);
+  EXPECT_EQ(rerun.err.find(upload_id), std::string::npos) << "the session URI is never printed";
+  EXPECT_NE(rerun.err.find("continuing at byte"), std::string::npos) << rerun.err;
+  EXPECT_TRUE(fs::is_empty(records)) << "the record goes when the upload is done";
+
+  // What landed is the file, byte for byte.
+  auto s = backend.make("killed/resumable", backend.key_file());
+  ASSERT_TRUE(s);
+  auto back = s->read_to_string("weights.bin", 1ull << 30);
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_TRUE(*back == pattern_bytes(size, 17));
+
+  // A kept session the server no longer knows (404): a fresh upload, and the push still succeeds.
+  write_text(tmp / "cache" / "weights.bin", pattern_bytes(size, 18));
+  ASSERT_TRUE(
+      proxy.add_rule({{"fault", "delay"}, {"method", "PUT"}, {"path", "upload_id="}, {"seconds", 0.3}, {"times", -1}}));
+  const std::uint64_t second_start = counter(backend.server().stats(), "resumable_bytes");
+  pid = spawn_background(push, tmp / "push2.log", env);
+  ASSERT_TRUE(wait_until([&] {
+    return counter(backend.server().stats(), "resumable_bytes") - second_start >= 2 * 1024 * 1024;
+  })) << read_text(tmp / "push2.log");
+  ::kill(pid, SIGKILL);
+  wait_for(pid);
+  proxy.clear_rules();
+  kept.clear();
+  for (const auto& entry : fs::directory_iterator(records)) kept.push_back(entry.path());
+  ASSERT_EQ(kept.size(), 1u);
+  auto stale = parse_json(read_text(kept[0]), "session record");
+  ASSERT_TRUE(stale.ok());
+  std::string gone = (*stale)["session"].get<std::string>();
+  gone.replace(gone.find("upload_id=") + 10, std::string::npos, "expired-session");
+  (*stale)["session"] = gone;
+  write_text(kept[0], dump_json(*stale));
+  const Json before_fresh = backend.server().stats();
+  auto fresh = run_command(push, env);
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.err;
+  const Json after_fresh = backend.server().stats();
+  EXPECT_EQ(counter(after_fresh, "resumable_sessions"), counter(before_fresh, "resumable_sessions") + 1);
+  EXPECT_GE(counter(after_fresh, "resumable_bytes") - counter(before_fresh, "resumable_bytes"), size);
+  auto replaced = s->read_to_string("weights.bin", 1ull << 30);
+  ASSERT_TRUE(replaced.ok()) << replaced.error().message();
+  EXPECT_TRUE(*replaced == pattern_bytes(size, 18));
+  EXPECT_TRUE(fs::is_empty(records));
 }
 
 }  // namespace
