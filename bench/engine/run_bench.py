@@ -2,7 +2,7 @@
 """Engine benchmark: airlock (engine_bench) against PyTorch (Debian python3-torch) on the same
 random models of real shapes, in the same run, alternating the two, 2 threads each.
 
-  /usr/bin/python3 bench/engine/run_bench.py --bench build/release/bench/engine/engine_bench [--openblas minilm,base]
+  /usr/bin/python3 bench/engine/run_bench.py --bench build/release/bench/engine/engine_bench [--openblas minilm,base] [--batching]
 
 Shapes: MiniLM-L6 (6 x 384), BERT-base (12 x 768), BERT-large (24 x 1024). Throughput at
 batch 32 x 128 tokens, latency at 1 x 16 and 1 x 128; fp32, and bf16 against PyTorch's bf16
@@ -10,8 +10,11 @@ autocast (and its fp32). Also: oneDNN against OpenBLAS on every layer's GEMM sha
 accuracy of each airlock variant on the same inputs (fp32 against the PyTorch reference, the
 others against airlock fp32). The fp32 GEMM peak (oneDNN, 4096 x 4096 x 1024) is measured before
 and after; a run whose peak reads low, or moves, had a busy machine and should be discarded.
-PyTorch gets libopenblas0-openmp when it is installed (its libblas.so.3 and liblapack.so.3 are
-preloaded, whatever the system's alternatives say). Prints Markdown tables."""
+Both engines run with OMP_WAIT_POLICY=passive, as the airlock commands do, unless the
+environment sets a policy (OMP_WAIT_POLICY or GOMP_SPINCOUNT). PyTorch gets libopenblas0-openmp
+when it is installed (its libblas.so.3 and liblapack.so.3 are preloaded, whatever the system's
+alternatives say). Prints Markdown tables. --batching: only the batching gain for short inputs
+(MiniLM-L6, 7 tokens, 1 thread, batch 1 against batch 64, fp32 and bf16)."""
 import argparse
 import json
 import math
@@ -34,6 +37,9 @@ SHAPES = {
     'large': dict(name='BERT-large', L=24, d=1024, h=16, ff=4096),
 }
 VOCAB = 30522
+# How repeated timings are summarised (--stat): the fastest, by default, because other work on a
+# shared machine only ever adds time; or the median.
+STAT = {'name': 'min', 'of': min}
 
 
 def gflop_per_sequence(shape, seq):
@@ -103,7 +109,7 @@ class Airlock:
         line = self.p.stdout.readline()
         if not line:
             raise RuntimeError(f'engine_bench died on: {command}')
-        return json.loads(line)['median_s']
+        return json.loads(line)['min_s' if STAT['name'] == 'min' else 'median_s']
 
     def vectors(self, texts):
         self.p.stdin.write(f'vectors {len(texts)}\n' + ''.join(t + '\n' for t in texts))
@@ -137,7 +143,7 @@ def torch_time(cfg, W, batch, seq, reps, bf16=False):
         t0 = time.perf_counter()
         once()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return STAT['of'](times)
 
 
 def accuracy_texts(batch, seq, seed):
@@ -156,6 +162,41 @@ def torch_vectors(cfg, W, ids):
     return hidden.mean(dim=1)
 
 
+def batching_gain(args):
+    """Short inputs (7 tokens) on 1 thread: sequences/s at batch 1 and at batch 64, airlock fp32 and
+    bf16 (ids in, and texts in through Model::embed), with PyTorch fp32 in the same run. This is
+    what a server that merges requests can gain from merging them."""
+    threads, seq, reps = 1, 7, 200
+    key = 'minilm'
+    model_dir, cfg, W = make_model(args.work, key)
+    torch.set_num_threads(threads)
+    rows = []
+    variants = [('fp32', 'onednn')] + ([] if args.skip_bf16 else [('bf16', 'onednn')])
+    for precision, gemm in variants:
+        engine = Airlock(args.bench, model_dir, precision, gemm, threads)
+        for command in ('forward', 'embed'):
+            samples = {1: [], 64: []}
+            for _ in range(args.rounds):
+                for batch in (1, 64):
+                    samples[batch].append(batch / engine.run(f'{command} {batch} {seq} {reps if batch == 1 else reps // 16}'))
+            one, many = STAT['of'](samples[1]), STAT['of'](samples[64])
+            rows.append((f'airlock {precision}', 'ids in' if command == 'forward' else 'texts in (embed)', one, many))
+            print(rows[-1], file=sys.stderr, flush=True)
+        engine.close()
+    samples = {1: [], 64: []}
+    for _ in range(args.rounds):
+        for batch in (1, 64):
+            samples[batch].append(batch / torch_time(cfg, W, batch, seq, reps if batch == 1 else reps // 16))
+    rows.append(('PyTorch fp32', 'ids in', STAT['of'](samples[1]), STAT['of'](samples[64])))
+    torch.set_num_threads(args.threads)
+    print(f'\nBatching gain, {SHAPES[key]["name"]}, {seq}-token inputs, {threads} thread, {STAT["name"]} of '
+          f'{args.rounds} rounds; load {os.getloadavg()[0]:.2f}:\n')
+    print('| engine | input | batch 1 | batch 64 | gain (batch 64 / batch 1) |')
+    print('|---|---|---|---|---|')
+    for what, kind, one, many in rows:
+        print(f'| {what} | {kind} | {one:.0f} seq/s | {many:.0f} seq/s | **{many / one:.2f}×** |')
+
+
 def torch_gemm_peak():
     a, b = torch.randn(4096, 1024), torch.randn(1024, 4096)
     torch.matmul(a, b)
@@ -171,10 +212,17 @@ OPENMP_BLAS_DIR = '/usr/lib/x86_64-linux-gnu/openblas-openmp'
 def main():
     # PyTorch takes whatever libblas.so.3 the system's alternatives name; the issue's peer is the
     # OpenMP OpenBLAS. Restart with it preloaded (for this process only: engine_bench keeps its own).
-    if os.path.isdir(OPENMP_BLAS_DIR) and os.environ.get('AIRLOCK_BENCH_TORCH_BLAS') is None:
+    env = dict(os.environ)
+    if os.path.isdir(OPENMP_BLAS_DIR) and env.get('AIRLOCK_BENCH_TORCH_BLAS') is None:
         # Both libraries: the pthread variant's liblapack.so.3 would bring a second OpenBLAS along.
         preload = f'{OPENMP_BLAS_DIR}/libblas.so.3 {OPENMP_BLAS_DIR}/liblapack.so.3'
-        env = dict(os.environ, AIRLOCK_BENCH_TORCH_BLAS='OpenBLAS (OpenMP)', LD_PRELOAD=preload)
+        env.update(AIRLOCK_BENCH_TORCH_BLAS='OpenBLAS (OpenMP)', LD_PRELOAD=preload)
+    # Both engines wait the way airlock's commands do (src/cli/openmp_wait_policy.h): on this
+    # shared machine PyTorch's default spinning makes its batch-1 times swing by 100x whenever
+    # another process takes a core. libgomp reads the policy as it loads, hence the restart too.
+    if 'OMP_WAIT_POLICY' not in env and 'GOMP_SPINCOUNT' not in env:
+        env['OMP_WAIT_POLICY'] = 'passive'
+    if env != dict(os.environ):
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
     os.environ.pop('LD_PRELOAD', None)
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -185,10 +233,21 @@ def main():
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--skip-bf16', action='store_true')
     parser.add_argument('--openblas', default='', help='models (comma-separated) to run end to end with OpenBLAS GEMMs too')
+    parser.add_argument('--batching', action='store_true',
+                        help='only the batching gain for short inputs (MiniLM-L6, 7 tokens, 1 thread, batch 1 vs 64)')
+    parser.add_argument('--stat', choices=['min', 'median'], default='min',
+                        help='summary of the repeated timings: the fastest (default: other work on the machine only '
+                             'adds time) or the median')
     args = parser.parse_args()
+    STAT.update(name=args.stat, of=min if args.stat == 'min' else statistics.median)
+    if args.batching:
+        print(f'load {os.getloadavg()}', file=sys.stderr)
+        batching_gain(args)
+        return
     torch.set_num_threads(args.threads)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, BLAS '
-          f'{os.environ.get("AIRLOCK_BENCH_TORCH_BLAS", "system")}; load {os.getloadavg()}', file=sys.stderr)
+          f'{os.environ.get("AIRLOCK_BENCH_TORCH_BLAS", "system")}; OMP_WAIT_POLICY '
+          f'{os.environ.get("OMP_WAIT_POLICY", "(default)")}; load {os.getloadavg()}', file=sys.stderr)
 
     peak_probe = Airlock(args.bench, None, threads=args.threads)
     gemm_flop = 2 * 4096 * 4096 * 1024
@@ -238,7 +297,7 @@ def main():
                 for _ in range(min(args.rounds, 2) if big else args.rounds):
                     a_times.append(engine.run(f'forward {batch} {seq} {reps}'))
                     t_times.append(torch_time(cfg, W, batch, seq, reps, bf16=precision == 'bf16'))
-                a, t = statistics.median(a_times), statistics.median(t_times)
+                a, t = STAT['of'](a_times), STAT['of'](t_times)
                 if precision == 'fp32':
                     torch_fp32[(key, batch, seq)] = t
                 row = dict(model=shape['name'], precision=precision, gemm=gemm, batch=batch, seq=seq, kind=kind,
@@ -249,8 +308,8 @@ def main():
                     row['airlock_seq_s'] = batch / a
                     row['torch_seq_s'] = batch / t
                     row['ratio'] = t / a
-                    row['airlock_peak_share'] = batch / a * gflop_per_sequence(shape, seq) / peak_before
-                    row['torch_peak_share'] = batch / t * gflop_per_sequence(shape, seq) / peak_before
+                    row['airlock_gflop_s'] = batch / a * gflop_per_sequence(shape, seq)
+                    row['torch_gflop_s'] = batch / t * gflop_per_sequence(shape, seq)
                 else:
                     row['ratio'] = a / t  # latency: lower is better, goal <= 0.5
                 rows.append(row)
@@ -276,8 +335,11 @@ def main():
     print(f'fp32 GEMM peak after: oneDNN {peak_after:.0f} GFLOP/s', file=sys.stderr)
 
     low = min(peak_before, peak_after) < 0.8 * max(peak_before, peak_after)
-    print(f'\nfp32 GEMM peak (oneDNN, 4096x4096x1024, {args.threads} threads): before {peak_before:.0f} GFLOP/s, '
-          f'after {peak_after:.0f} GFLOP/s; torch.matmul {torch_peak:.0f} GFLOP/s; load {os.getloadavg()[0]:.2f}'
+    # The share of the better of the two peak readings: other work can only have lowered either.
+    peak_best = max(peak_before, peak_after)
+    print(f'\nfp32 GEMM peak (oneDNN, 4096x4096x1024, {args.threads} threads, OMP_WAIT_POLICY {os.environ.get("OMP_WAIT_POLICY", "(default)")}): before {peak_before:.0f} GFLOP/s, '
+          f'after {peak_after:.0f} GFLOP/s; torch.matmul {torch_peak:.0f} GFLOP/s; timings: the {STAT["name"]} of the '
+          f'repetitions; load {os.getloadavg()[0]:.2f}'
           + (' -- the peak moved by more than 20 %: a busy machine, discard this run' if low else '') + '\n')
     print('| model | precision | GEMM | batch × tokens | airlock | PyTorch | ratio | airlock % of peak | PyTorch % of peak |')
     print('|---|---|---|---|---|---|---|---|---|')
@@ -287,8 +349,8 @@ def main():
             versus = f" (vs PyTorch fp32: {r['vs_torch_fp32']:.2f}{'×' if r['kind'] == 'throughput' else ''})"
         if r['kind'] == 'throughput':
             print(f"| {r['model']} | {r['precision']} | {r['gemm']} | {r['batch']} × {r['seq']} | {r['airlock_seq_s']:.1f} seq/s | "
-                  f"{r['torch_seq_s']:.1f} seq/s | **{r['ratio']:.2f}×**{versus} | {100 * r['airlock_peak_share']:.0f} % | "
-                  f"{100 * r['torch_peak_share']:.0f} % |")
+                  f"{r['torch_seq_s']:.1f} seq/s | **{r['ratio']:.2f}×**{versus} | {100 * r['airlock_gflop_s'] / peak_best:.0f} % | "
+                  f"{100 * r['torch_gflop_s'] / peak_best:.0f} % |")
         elif r['kind'] == 'latency':
             print(f"| {r['model']} | {r['precision']} | {r['gemm']} | {r['batch']} × {r['seq']} | {1000 * r['airlock_s']:.2f} ms | "
                   f"{1000 * r['torch_s']:.2f} ms | **{r['ratio']:.2f}** (latency){versus} | | |")

@@ -8,6 +8,7 @@
 
 #include "cli/command.h"
 #include "cli/exit_codes.h"
+#include "cli/openmp_wait_policy.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/redact.h"
@@ -89,6 +90,7 @@ int run(int argc, char** argv) {
 }  // namespace airlock::cli
 
 int main(int argc, char** argv) {
+  airlock::cli::use_passive_openmp_wait(argc, argv);  // may re-execute this binary (see its header)
   // Never let an exception escape as a crash with a raw what(): say what happened.
   try {
     return airlock::cli::run(argc, argv);

@@ -5,7 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <sstream>
 
 #include "core/file_io.h"
@@ -18,9 +20,21 @@ namespace {
 
 using testing::run_command;
 
-testing::CommandResult airlock(std::vector<std::string> args) {
+testing::CommandResult airlock(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) {
   args.insert(args.begin(), testing::airlock_binary().string());
-  return run_command(args);
+  return run_command(args, env);
+}
+
+// The spin counts libgomp itself reports (OMP_DISPLAY_ENV=verbose prints its settings as it
+// loads, once per process image): 0 is the passive policy, 300000 libgomp's default.
+std::vector<std::string> openmp_spin_counts(const std::string& err) {
+  std::vector<std::string> counts;
+  const std::string key = "GOMP_SPINCOUNT = '";
+  for (std::size_t at = err.find(key); at != std::string::npos; at = err.find(key, at + 1)) {
+    std::size_t begin = at + key.size();
+    counts.push_back(err.substr(begin, err.find('\'', begin) - begin));
+  }
+  return counts;
 }
 
 class CliEngine : public ::testing::Test {
@@ -107,6 +121,38 @@ TEST_F(CliEngine, HubCacheFoldersResolveToTheirSnapshot) {
   ASSERT_TRUE(write_file_atomic(repo / "refs" / "main", commit).ok());
   auto result = airlock({"embed", "--model", repo.string(), "hello"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
+}
+
+// Spinning OpenMP threads steal the core of the one still working when another process holds a
+// core; libgomp reads its policy before main(), so the engine commands restart with a passive one.
+TEST_F(CliEngine, EngineCommandsRunWithPassiveOpenMpWaitUnlessTheUserChose) {
+  const std::map<std::string, std::string> display{
+      {"OMP_DISPLAY_ENV", "verbose"}, {"OMP_WAIT_POLICY", "\x01unset"}, {"GOMP_SPINCOUNT", "\x01unset"}};
+  auto embed = airlock({"--log-level", "warn", "embed", "--model", model("bert_embed"), "hello"}, display);
+  ASSERT_EQ(embed.exit_code, 0) << embed.err;
+  // The first image read libgomp's default; the re-executed one, which does the work, is passive.
+  EXPECT_EQ(openmp_spin_counts(embed.err), (std::vector<std::string>{"300000", "0"})) << embed.err;
+  EXPECT_EQ(std::count(embed.out.begin(), embed.out.end(), '\n'), 1) << embed.out;  // ran once, printed once
+
+  auto rank = airlock({"rank", "--model", model("xlmr_reranker"), "--query", "q", "p"}, display);
+  ASSERT_EQ(rank.exit_code, 0) << rank.err;
+  EXPECT_EQ(openmp_spin_counts(rank.err), (std::vector<std::string>{"300000", "0"})) << rank.err;
+
+  // The user's own choice is kept, and no re-exec happens.
+  auto display_active = display;
+  display_active["OMP_WAIT_POLICY"] = "active";
+  auto active = airlock({"embed", "--model", model("bert_embed"), "hello"}, display_active);
+  ASSERT_EQ(active.exit_code, 0) << active.err;
+  EXPECT_EQ(openmp_spin_counts(active.err), (std::vector<std::string>{"30000000000"})) << active.err;
+  auto display_spin = display;
+  display_spin["GOMP_SPINCOUNT"] = "1000";
+  auto spin = airlock({"embed", "--model", model("bert_embed"), "hello"}, display_spin);
+  ASSERT_EQ(spin.exit_code, 0) << spin.err;
+  EXPECT_EQ(openmp_spin_counts(spin.err), (std::vector<std::string>{"1000"})) << spin.err;
+
+  // Commands that run no engine are not restarted.
+  auto version = airlock({"--version"}, display);
+  EXPECT_EQ(openmp_spin_counts(version.err), (std::vector<std::string>{"300000"})) << version.err;
 }
 
 TEST_F(CliEngine, MistakesGiveClearErrors) {

@@ -347,7 +347,7 @@ TEST(ManagerTls, ServesTheApiOverHttpsOnly) {
     request.headers.set("x-access-key", admin);
     return client.send(std::move(request));
   };
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(wait_until([&] {
     auto response = list(*trusting, https);
     return response.ok() && response->status == 200;
   })) << read_text(work.path() / "manager.log");

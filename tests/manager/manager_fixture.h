@@ -45,17 +45,6 @@ inline std::shared_ptr<net::HttpClient> test_client() {
 
 inline fs::path stand_in_serve() { return project_root() / "tests" / "manager" / "stand_in_serve.py"; }
 
-// Polls `condition` every 50 ms for up to `limit`.
-template <typename F>
-bool eventually(F condition, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return condition();
-}
-
 class ManagerProcess {
  public:
   explicit ManagerProcess(fs::path data_dir) : data_dir_(std::move(data_dir)) {}
@@ -78,7 +67,7 @@ class ManagerProcess {
     env.emplace("AWS_CA_BUNDLE", "\x01unset");
     log_ = data_dir_.parent_path() / ("manager-" + std::to_string(port_) + "-" + std::to_string(starts_++) + ".log");
     pid_ = spawn_background(argv, log_, env);
-    const bool up = eventually(
+    const bool up = wait_until(
         [&] {
           int status = 0;
           if (::waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -159,7 +148,7 @@ class ManagerProcess {
   Json wait_for_model(const std::string& id, const std::string& key, const std::function<bool(const Json&)>& done,
                       std::chrono::milliseconds limit = std::chrono::seconds(30)) const {
     Json last;
-    eventually(
+    wait_until(
         [&] {
           ApiResponse response = call("GET", "/api/v1/ai-models/" + id, key);
           if (response.status != 200) return false;

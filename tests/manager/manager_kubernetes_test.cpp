@@ -81,7 +81,7 @@ TEST(KubernetesDeployer, WritesValidManifestsWithoutAKubeconfig) {
 
   const fs::path model_file = manifests / "bge-small.yaml";
   const fs::path nim_file = manifests / "llama-3-2-nemoretriever-300m-embed-v1.yaml";
-  ASSERT_TRUE(eventually([&] { return fs::exists(model_file) && fs::exists(nim_file); })) << manager.log();
+  ASSERT_TRUE(wait_until([&] { return fs::exists(model_file) && fs::exists(nim_file); })) << manager.log();
   struct stat info {};
   ASSERT_EQ(::stat(model_file.c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u);  // it holds the model's upstream key

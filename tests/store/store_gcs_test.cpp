@@ -379,16 +379,6 @@ TEST(GcsCli, PushLsVerifyPull) {
 namespace airlock::testing {
 namespace {
 
-template <typename F>
-bool wait_until(F condition, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
 std::uint64_t counter(const Json& stats, const char* name) {
   return stats.contains(name) && stats[name].is_number() ? stats[name].get<std::uint64_t>() : 0;
 }

@@ -342,16 +342,6 @@ TEST(WebHdfsStore, SwebhdfsOverTls) {
 namespace airlock::testing {
 namespace {
 
-template <typename F>
-bool wait_until(F condition, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
 int proxied(FaultProxy& proxy, const std::string& method, const std::string& path, int status) {
   Json stats = proxy.stats();
   int count = 0;

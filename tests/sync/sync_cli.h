@@ -57,17 +57,6 @@ inline std::string sha_of_file(const std::filesystem::path& path) {
   return sha256_hex(read_text(path));
 }
 
-// Polls `condition` every 20 ms for up to `limit`.
-template <typename F>
-bool wait_until(F condition, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
 // How many requests of `method` to paths containing `path` the proxy answered with `status`.
 inline int proxy_count(FaultProxy& proxy, const std::string& method, const std::string& path, int status = 200) {
   Json stats = proxy.stats();
