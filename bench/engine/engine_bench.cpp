@@ -7,7 +7,7 @@
 //   vectors N          then N lines of text: their embeddings, as {"vectors": [[...], ...]} (to
 //                      compare precisions and engines on the same inputs)
 // Each answer is one JSON line: {"command", "median_s", "min_s"}. Flags: --model DIR, --threads N,
-// --precision fp32|bf16|fp16, --gemm onednn|openblas, --device cpu|cuda.
+// --precision fp32|bf16|fp16|int8, --gemm onednn|openblas, --device cpu|cuda.
 #include <cblas.h>
 #include <omp.h>
 
@@ -96,9 +96,7 @@ int main(int argc, char** argv) {
   if (!model_dir.empty()) {
     airlock::engine::LoadOptions options;
     options.backend.threads = threads;
-    options.backend.precision = precision == "bf16"   ? airlock::engine::Precision::kBFloat16
-                                : precision == "fp16" ? airlock::engine::Precision::kFloat16
-                                                      : airlock::engine::Precision::kFloat32;
+    options.backend.precision = airlock::engine::parse_precision(precision).value_or(airlock::engine::Precision::kFloat32);
     options.backend.device = device == "cuda" ? airlock::engine::DeviceKind::kCuda : airlock::engine::DeviceKind::kCpu;
     options.backend.gemm = gemm_name == "openblas" ? airlock::engine::CpuGemm::kOpenBlas : airlock::engine::CpuGemm::kOneDnn;
     options.max_batch_tokens = 1 << 16;

@@ -14,7 +14,8 @@ void EngineOptions::add_to(CLI::App& command) {
                                           "hub cache folder models--org--name")
       ->required();
   command.add_option("--device", device, "cpu or cuda")->capture_default_str();
-  command.add_option("--precision", precision, "fp32, bf16 (CPU with avx512_bf16, or CUDA) or fp16 (CUDA)")
+  command.add_option("--precision", precision, "fp32, bf16 (CPU with avx512_bf16, or CUDA), fp16 (CUDA) or int8 (CPU with VNNI: "
+                                       "weights per channel, activations per token)")
       ->capture_default_str();
   command.add_option("--gemm", gemm, "CPU matrix library: onednn or openblas")->capture_default_str();
   command.add_option("--threads", threads, "CPU threads (0: all cores)")->capture_default_str();
@@ -31,14 +32,10 @@ Result<engine::LoadOptions> EngineOptions::load_options() const {
   } else {
     return invalid_argument(fmt::format("--device must be cpu or cuda (got \"{}\")", device));
   }
-  if (precision == "fp32") {
-    options.backend.precision = engine::Precision::kFloat32;
-  } else if (precision == "bf16") {
-    options.backend.precision = engine::Precision::kBFloat16;
-  } else if (precision == "fp16") {
-    options.backend.precision = engine::Precision::kFloat16;
+  if (auto parsed = engine::parse_precision(precision)) {
+    options.backend.precision = *parsed;
   } else {
-    return invalid_argument(fmt::format("--precision must be fp32, bf16 or fp16 (got \"{}\")", precision));
+    return invalid_argument(fmt::format("--precision must be {} (got \"{}\")", engine::kPrecisionNames, precision));
   }
   if (gemm == "onednn") {
     options.backend.gemm = engine::CpuGemm::kOneDnn;

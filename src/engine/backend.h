@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -29,8 +30,13 @@ struct TokenBatch {
   }
 };
 
-enum class Precision { kFloat32, kBFloat16, kFloat16 };
+// kInt8: weights quantised per output channel and activations per token (symmetric int8, fp32
+// accumulation scaled back), on CPUs with VNNI; everything outside the matrix products stays fp32.
+enum class Precision { kFloat32, kBFloat16, kFloat16, kInt8 };
 std::string_view precision_name(Precision precision);
+// "fp32", "bf16", "fp16" or "int8" (any case); nullopt for anything else.
+std::optional<Precision> parse_precision(std::string_view name);
+inline constexpr std::string_view kPrecisionNames = "fp32, bf16, fp16 or int8";
 
 enum class DeviceKind { kCpu, kCuda };
 
@@ -65,5 +71,8 @@ bool cuda_backend_available();
 bool cuda_backend_built();
 // True when the CPU can run the bf16 path (avx512_bf16).
 bool cpu_has_bf16();
+// True when the CPU can run the int8 path (avx512_vnni or avx_vnni: 32-bit sums of u8 x s8
+// products without the 16-bit saturation of older int8 instructions).
+bool cpu_has_int8();
 
 }  // namespace airlock::engine

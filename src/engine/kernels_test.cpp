@@ -145,6 +145,86 @@ TEST(Kernels, EmbeddingSumsTheThreeTables) {
   }
 }
 
+TEST(Kernels, QuantizeRowsIsSymmetricPerRow) {
+  // Row 0: max |x| = 2 → scale 2/127; row 1: all zero → scale 0; row 2: a long row past the
+  // 16-lane blocks with its maximum in the tail.
+  std::vector<float> x{2.0f, -1.0f, 0.5f, -2.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+  const std::int64_t cols = 4;
+  std::vector<std::int8_t> q(x.size());
+  std::vector<float> scales(2);
+  cpu::quantize_rows(x.data(), 2, cols, q.data(), scales.data());
+  EXPECT_FLOAT_EQ(scales[0], 2.0f / 127.0f);
+  EXPECT_EQ(q[0], 127);
+  EXPECT_EQ(q[1], -64);  // -63.5 rounds away from zero
+  EXPECT_EQ(q[2], 32);   // 31.75
+  EXPECT_EQ(q[3], -127);
+  EXPECT_EQ(scales[1], 0.0f);
+  for (int i = 4; i < 8; ++i) EXPECT_EQ(q[static_cast<std::size_t>(i)], 0);
+  std::mt19937 rng(11);
+  std::vector<float> long_row = random_vector(37, rng);
+  long_row[36] = -9.0f;
+  std::vector<std::int8_t> lq(long_row.size());
+  float scale = 0;
+  cpu::quantize_rows(long_row.data(), 1, 37, lq.data(), &scale);
+  EXPECT_FLOAT_EQ(scale, 9.0f / 127.0f);
+  for (std::size_t i = 0; i < long_row.size(); ++i) EXPECT_NEAR(lq[i] * scale, long_row[i], 0.5f * scale + 1e-6f);
+}
+
+// The int8 epilogues against the same math done step by step in double.
+TEST(Kernels, Int8EpiloguesScaleBackAndFuseWhatFollows) {
+  std::mt19937 rng(12);
+  const std::int64_t rows = 5, cols = 40;
+  std::vector<std::int32_t> acc(static_cast<std::size_t>(rows * cols));
+  std::uniform_int_distribution<std::int32_t> sums(-200000, 200000);
+  for (auto& a : acc) a = sums(rng);
+  std::vector<float> row_scale{0.01f, 0.02f, 0.0f, 0.005f, 0.03f};
+  std::vector<float> col_scale = random_vector(cols, rng, 1e-3f), bias = random_vector(cols, rng);
+  for (auto& c : col_scale) c = std::fabs(c);
+  cpu::Int8Product p{acc.data(), row_scale.data(), col_scale.data(), bias.data()};
+  auto product = [&](std::int64_t r, std::int64_t c) {
+    auto i = static_cast<std::size_t>(r * cols + c);
+    return static_cast<double>(acc[i]) * row_scale[static_cast<std::size_t>(r)] * col_scale[static_cast<std::size_t>(c)] +
+           bias[static_cast<std::size_t>(c)];
+  };
+  std::vector<float> y(acc.size());
+  cpu::dequantize(p, rows, cols, y.data());
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t c = 0; c < cols; ++c) EXPECT_NEAR(y[static_cast<std::size_t>(r * cols + c)], product(r, c), 1e-4);
+  }
+  // GELU, then quantised per row: q · scale reproduces GELU(product) to half a step.
+  std::vector<std::int8_t> q(acc.size());
+  std::vector<float> scales(rows);
+  cpu::dequantize_activation_quantize(p, rows, cols, Activation::kGeluErf, q.data(), scales.data());
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t c = 0; c < cols; ++c) {
+      double x = product(r, c), want = 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+      EXPECT_NEAR(q[static_cast<std::size_t>(r * cols + c)] * scales[static_cast<std::size_t>(r)], want,
+                  0.5 * scales[static_cast<std::size_t>(r)] + 1e-4);
+    }
+  }
+  // Residual and LayerNorm: y = LN(product + residual), and its quantised copy.
+  std::vector<float> residual = random_vector(acc.size(), rng), gamma = random_vector(cols, rng),
+                     beta = random_vector(cols, rng);
+  cpu::dequantize_residual_norm_quantize(p, rows, cols, residual.data(), gamma.data(), beta.data(), 1e-12f, y.data(),
+                                         q.data(), scales.data());
+  for (std::int64_t r = 0; r < rows; ++r) {
+    std::vector<double> sum(static_cast<std::size_t>(cols));
+    double mean = 0, var = 0;
+    for (std::int64_t c = 0; c < cols; ++c) {
+      sum[static_cast<std::size_t>(c)] = product(r, c) + residual[static_cast<std::size_t>(r * cols + c)];
+      mean += sum[static_cast<std::size_t>(c)] / cols;
+    }
+    for (double v : sum) var += (v - mean) * (v - mean) / cols;
+    for (std::int64_t c = 0; c < cols; ++c) {
+      auto i = static_cast<std::size_t>(r * cols + c);
+      double want = (sum[static_cast<std::size_t>(c)] - mean) / std::sqrt(var + 1e-12) * gamma[static_cast<std::size_t>(c)] +
+                    beta[static_cast<std::size_t>(c)];
+      EXPECT_NEAR(y[i], want, 1e-4);
+      EXPECT_NEAR(q[i] * scales[static_cast<std::size_t>(r)], y[i], 0.5 * scales[static_cast<std::size_t>(r)] + 1e-6);
+    }
+  }
+}
+
 TEST(Numeric, HalfAndBfloat16Conversions) {
   EXPECT_EQ(half_to_float(0x3C00), 1.0f);
   EXPECT_EQ(half_to_float(0xC000), -2.0f);

@@ -173,16 +173,14 @@ Result<engine::LoadOptions> load_options_for(const cache::ProfileRecord& record,
   } else {
     return invalid_argument(fmt::format("profile {}: device '{}' is not one airlock runs (cpu or gpu)", record.id, device));
   }
-  std::string precision = to_lower(tag_of(record, "precision"));
-  if (precision.empty() || precision == "fp32") {
+  std::string precision = tag_of(record, "precision");
+  if (precision.empty()) {
     load.backend.precision = engine::Precision::kFloat32;
-  } else if (precision == "bf16") {
-    load.backend.precision = engine::Precision::kBFloat16;
-  } else if (precision == "fp16") {
-    load.backend.precision = engine::Precision::kFloat16;
+  } else if (auto parsed = engine::parse_precision(precision)) {
+    load.backend.precision = *parsed;
   } else {
-    return invalid_argument(
-        fmt::format("profile {}: precision '{}' is not one airlock runs (fp32, bf16, fp16)", record.id, precision));
+    return invalid_argument(fmt::format("profile {}: precision '{}' is not one airlock runs ({})", record.id, precision,
+                                        engine::kPrecisionNames));
   }
   load.backend.threads = options.threads;
   return load;

@@ -12,6 +12,7 @@
 
 #include "core/file_io.h"
 #include "core/json.h"
+#include "engine/backend.h"
 #include "engine_testdata.h"
 #include "testing.h"
 
@@ -67,6 +68,35 @@ TEST_F(CliEngine, EmbedPrintsTheReferenceVectors) {
     for (std::size_t k = 0; k < got.size(); ++k) EXPECT_NEAR(got[k], want[k], 1e-4);
   }
   EXPECT_FALSE(std::getline(lines, line));
+}
+
+// --precision int8 (CPUs with VNNI): the vectors stay within the cosine of the reference.
+TEST_F(CliEngine, EmbedRunsInt8WhereTheCpuHasVnni) {
+  if (!engine::cpu_has_int8()) GTEST_SKIP() << "this CPU has no VNNI (avx512_vnni or avx_vnni)";
+  Json ref = reference("bert_embed").at("plain");
+  std::vector<std::string> args{"embed", "--model", model("bert_embed"), "--precision", "INT8", "--json"};
+  for (int i = 0; i < 4; ++i) args.push_back(testing::hex_decode(ref.at("inputs")[i].get<std::string>()));
+  auto result = airlock(args);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto json = nlohmann::json::parse(result.out);
+  ASSERT_EQ(json["data"].size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    auto got = json["data"][i]["embedding"].get<std::vector<double>>();
+    auto want = ref.at("embeddings")[i].get<std::vector<double>>();
+    ASSERT_EQ(got.size(), want.size());
+    double ab = 0, aa = 0, bb = 0, max_error = 0;
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      ab += got[k] * want[k];
+      aa += got[k] * got[k];
+      bb += want[k] * want[k];
+      max_error = std::max(max_error, std::fabs(got[k] - want[k]));
+    }
+    EXPECT_GE(ab / std::sqrt(aa * bb), 0.99) << "row " << i;
+    EXPECT_GT(max_error, 0.0) << "row " << i << ": int8 gave exactly the fp32 vector (did it run fp32?)";
+  }
+  auto on_openblas = airlock({"embed", "--model", model("bert_embed"), "--precision", "int8", "--gemm", "openblas", "x"});
+  EXPECT_NE(on_openblas.exit_code, 0);
+  EXPECT_NE(on_openblas.err.find("int8 on CPU needs the oneDNN GEMM"), std::string::npos) << on_openblas.err;
 }
 
 TEST_F(CliEngine, EmbedJsonIsAnOpenAiResponse) {
@@ -172,6 +202,7 @@ TEST_F(CliEngine, MistakesGiveClearErrors) {
   EXPECT_NE(too_long.err.find("exceeds maximum allowed token size 64"), std::string::npos) << too_long.err;
   auto bad_flag = airlock({"embed", "--model", model("bert_embed"), "--precision", "fp8", "x"});
   EXPECT_EQ(bad_flag.exit_code, 2);
+  EXPECT_NE(bad_flag.err.find("--precision must be fp32, bf16, fp16 or int8"), std::string::npos) << bad_flag.err;
   auto dims = airlock({"embed", "--model", model("bert_embed"), "--dimensions", "100000", "x"});
   EXPECT_EQ(dims.exit_code, 2);
   EXPECT_NE(dims.err.find("dimensions must be between 1 and 128"), std::string::npos) << dims.err;

@@ -2,7 +2,7 @@
 // tiny random BERT, RoBERTa and XLM-R checkpoints (make_tiny_models.py): embeddings (mean, CLS,
 // CLS+max with a Dense module, prompts, Matryoshka), cross-encoder logits, token states; batches
 // of mixed lengths, truncation, F32/F16/BF16 weights, sharded files. fp32 must match to 1e-4
-// max abs error on both CPU GEMM libraries; the bf16 path to cosine >= 0.999.
+// max abs error on both CPU GEMM libraries; the bf16 path to cosine >= 0.999; int8 to >= 0.99.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -34,6 +34,7 @@ const Variant kVariants[] = {
     {"onednn_fp32", engine::CpuGemm::kOneDnn, engine::Precision::kFloat32},
     {"openblas_fp32", engine::CpuGemm::kOpenBlas, engine::Precision::kFloat32},
     {"onednn_bf16", engine::CpuGemm::kOneDnn, engine::Precision::kBFloat16},
+    {"onednn_int8", engine::CpuGemm::kOneDnn, engine::Precision::kInt8},
     {"cuda_fp32", engine::CpuGemm::kOneDnn, engine::Precision::kFloat32, engine::DeviceKind::kCuda},
     {"cuda_fp16", engine::CpuGemm::kOneDnn, engine::Precision::kFloat16, engine::DeviceKind::kCuda},
     {"cuda_bf16", engine::CpuGemm::kOneDnn, engine::Precision::kBFloat16, engine::DeviceKind::kCuda},
@@ -63,6 +64,9 @@ class ModelParity : public ::testing::TestWithParam<std::tuple<std::string, int>
         !engine::cpu_has_bf16()) {
       GTEST_SKIP() << "this CPU has no avx512_bf16";
     }
+    if (variant_.precision == engine::Precision::kInt8 && !engine::cpu_has_int8()) {
+      GTEST_SKIP() << "this CPU has no VNNI (avx512_vnni or avx_vnni)";
+    }
     for (const Json& c : data_->manifest.at("model_cases")) {
       if (c.at("name").get<std::string>() == std::get<0>(GetParam())) case_ = c;
     }
@@ -82,15 +86,17 @@ class ModelParity : public ::testing::TestWithParam<std::tuple<std::string, int>
   }
 
   bool fp32() const { return variant_.precision == engine::Precision::kFloat32; }
+  // The goals: cosine >= 0.999 for bf16 and fp16, >= 0.99 for int8.
+  double min_cosine() const { return variant_.precision == engine::Precision::kInt8 ? 0.99 : 0.999; }
 
-  // Compares one output row; returns the max abs error (fp32) or checks the cosine (bf16).
+  // Compares one output row; returns the max abs error (fp32) or checks the cosine (the others).
   void compare_row(std::span<const float> got, const Json& want, const std::string& what, double* max_error) {
     ASSERT_EQ(got.size(), want.size()) << what;
     std::vector<double> w = want.get<std::vector<double>>();
     if (fp32()) {
       for (std::size_t i = 0; i < got.size(); ++i) *max_error = std::max(*max_error, std::fabs(got[i] - w[i]));
     } else {
-      EXPECT_GE(cosine(got, w), 0.999) << what;
+      EXPECT_GE(cosine(got, w), min_cosine()) << what;
     }
   }
 
@@ -204,7 +210,7 @@ TEST_P(ModelParity, MatchesPyTorchReference) {
       EXPECT_LE(max_error, 1e-4);
       RecordProperty("max_abs_error", fmt::format("{:.3g}", max_error));
     } else {
-      EXPECT_GE(cosine(ranking->logits, want), 0.999);
+      EXPECT_GE(cosine(ranking->logits, want), min_cosine());
     }
   }
 }
@@ -214,8 +220,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values("bert_embed", "bert_cls_f16", "xlmr_embed", "roberta_dense", "bert_reranker",
                                          "xlmr_reranker"),
                        // The CUDA variants exist only in builds with the CUDA backend.
-                       ::testing::ValuesIn(engine::cuda_backend_built() ? std::vector<int>{0, 1, 2, 3, 4, 5}
-                                                                        : std::vector<int>{0, 1, 2})),
+                       ::testing::ValuesIn(engine::cuda_backend_built() ? std::vector<int>{0, 1, 2, 3, 4, 5, 6}
+                                                                        : std::vector<int>{0, 1, 2, 3})),
     [](const ::testing::TestParamInfo<std::tuple<std::string, int>>& param) {
       return std::get<0>(param.param) + "_" + kVariants[std::get<1>(param.param)].name;
     });

@@ -34,6 +34,7 @@ class CpuEncoder final : public EncoderBackend {
     if (t == 0) return ok_status();
     gemm_->set_threads(threads_);
     grow(t);
+    if (precision_ == Precision::kInt8) return forward_int8(batch, out.data());
     const bool bf16 = precision_ == Precision::kBFloat16;
     float* x = out.data();  // the hidden state lives in the caller's buffer
     cpu::embed(batch.ids.data(), batch.positions.data(), batch.type_ids.data(), t, word_.data(), position_.data(),
@@ -71,6 +72,9 @@ class CpuEncoder final : public EncoderBackend {
     if (options.precision == Precision::kBFloat16 && !cpu_has_bf16()) {
       return Error(ErrorCode::kUnsupported, "bf16 needs a CPU with avx512_bf16; this one has none (use fp32)");
     }
+    if (options.precision == Precision::kInt8 && !cpu_has_int8()) {
+      return Error(ErrorCode::kUnsupported, "int8 needs a CPU with avx512_vnni or avx_vnni; this one has neither (use fp32)");
+    }
     AIRLOCK_ASSIGN_OR_RETURN(e->gemm_, cpu::GemmContext::create(options.gemm, options.precision));
     e->word_ = w.word_embeddings;
     e->position_ = w.position_embeddings;
@@ -92,6 +96,41 @@ class CpuEncoder final : public EncoderBackend {
  private:
   CpuEncoder() = default;
 
+  // The same layer math with int8 matrix products: each product's input is quantised per token
+  // by the kernel that produced it, and its int32 sums are scaled back inside the kernel that
+  // consumes them (bias, GELU, residual and LayerNorm in the same pass over the row).
+  Status forward_int8(const TokenBatch& batch, float* x) {
+    const std::int64_t t = static_cast<std::int64_t>(batch.tokens());
+    const std::int64_t d = hidden_;
+    cpu::embed(batch.ids.data(), batch.positions.data(), batch.type_ids.data(), t, word_.data(), position_.data(),
+               type_.data(), d, embedding_norm_.gamma.data(), embedding_norm_.beta.data(), eps_, x, nullptr);
+    cpu::quantize_rows(x, t, d, xq_.data(), x_scale_.data());
+    auto product = [&](const cpu::Linear& linear, const float* row_scale) {
+      return cpu::Int8Product{acc_.data(), row_scale, linear.column_scales(), linear.bias()};
+    };
+    for (CpuLayer& layer : layers_) {
+      AIRLOCK_TRY(layer.qkv->run({.m = t, .x_s8 = xq_.data(), .y_s32 = acc_.data()}, Epilogue::kNone, activation_));
+      cpu::dequantize(product(*layer.qkv, x_scale_.data()), t, 3 * d, qkv_.data());
+      cpu::attention(qkv_.data(), batch.offsets.data(), static_cast<std::int64_t>(batch.sequences()), heads_, d,
+                     ctx_.data(), nullptr);
+      cpu::quantize_rows(ctx_.data(), t, d, ctxq_.data(), ctx_scale_.data());
+      AIRLOCK_TRY(layer.attention_output->run({.m = t, .x_s8 = ctxq_.data(), .y_s32 = acc_.data()}, Epilogue::kNone,
+                                              activation_));
+      cpu::dequantize_residual_norm_quantize(product(*layer.attention_output, ctx_scale_.data()), t, d, x,
+                                             layer.attention_norm.gamma.data(), layer.attention_norm.beta.data(), eps_,
+                                             a_.data(), aq_.data(), a_scale_.data());
+      AIRLOCK_TRY(layer.intermediate->run({.m = t, .x_s8 = aq_.data(), .y_s32 = acc_.data()}, Epilogue::kNone,
+                                          activation_));
+      cpu::dequantize_activation_quantize(product(*layer.intermediate, a_scale_.data()), t, ff_, activation_,
+                                          hq_.data(), h_scale_.data());
+      AIRLOCK_TRY(layer.output->run({.m = t, .x_s8 = hq_.data(), .y_s32 = acc_.data()}, Epilogue::kNone, activation_));
+      cpu::dequantize_residual_norm_quantize(product(*layer.output, h_scale_.data()), t, d, a_.data(),
+                                             layer.output_norm.gamma.data(), layer.output_norm.beta.data(), eps_, x,
+                                             xq_.data(), x_scale_.data());
+    }
+    return ok_status();
+  }
+
   // Scratch grows to the largest batch seen and is reused: no allocation in the steady state.
   void grow(std::int64_t tokens) {
     if (tokens <= capacity_) return;
@@ -101,7 +140,18 @@ class CpuEncoder final : public EncoderBackend {
     auto f = static_cast<std::size_t>(ff_);
     qkv_.resize(n * 3 * d);
     a_.resize(n * d);
-    if (precision_ == Precision::kBFloat16) {
+    if (precision_ == Precision::kInt8) {
+      ctx_.resize(n * d);
+      acc_.resize(n * std::max(3 * d, f));
+      xq_.resize(n * d);
+      ctxq_.resize(n * d);
+      aq_.resize(n * d);
+      hq_.resize(n * f);
+      x_scale_.resize(n);
+      ctx_scale_.resize(n);
+      a_scale_.resize(n);
+      h_scale_.resize(n);
+    } else if (precision_ == Precision::kBFloat16) {
       x16_.resize(n * d);
       ctx16_.resize(n * d);
       a16_.resize(n * d);
@@ -124,6 +174,9 @@ class CpuEncoder final : public EncoderBackend {
   std::int64_t capacity_ = 0;
   std::vector<float> qkv_, ctx_, a_, h_;
   std::vector<std::uint16_t> x16_, ctx16_, a16_, h16_;
+  std::vector<std::int32_t> acc_;                                // int8: a product's sums
+  std::vector<std::int8_t> xq_, ctxq_, aq_, hq_;                 // int8: quantised inputs
+  std::vector<float> x_scale_, ctx_scale_, a_scale_, h_scale_;  // int8: their per-token scales
 };
 
 }  // namespace
@@ -133,14 +186,35 @@ std::string_view precision_name(Precision precision) {
     case Precision::kFloat32: return "fp32";
     case Precision::kBFloat16: return "bf16";
     case Precision::kFloat16: return "fp16";
+    case Precision::kInt8: return "int8";
   }
   return "?";
+}
+
+std::optional<Precision> parse_precision(std::string_view name) {
+  for (Precision p : {Precision::kFloat32, Precision::kBFloat16, Precision::kFloat16, Precision::kInt8}) {
+    const std::string_view want = precision_name(p);
+    if (name.size() == want.size() &&
+        std::equal(name.begin(), name.end(), want.begin(), [](char a, char b) { return std::tolower(a) == b; })) {
+      return p;
+    }
+  }
+  return std::nullopt;
 }
 
 bool cpu_has_bf16() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_int8() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni");
 #else
   return false;
 #endif

@@ -43,7 +43,8 @@ struct Linear::Impl {
   GemmContext::Impl* context = nullptr;
   std::vector<float> weight;  // OpenBLAS: [out, in] as in the checkpoint
   std::vector<float> bias;
-  memory packed;              // oneDNN: blocked weights (f32 or bf16)
+  std::vector<float> column_scales;  // int8
+  memory packed;              // oneDNN: blocked weights (f32, bf16 or s8)
   memory::desc packed_desc;
   memory bias_memory;
 };
@@ -51,7 +52,20 @@ struct Linear::Impl {
 namespace {
 
 memory::data_type source_type(Precision p) {
-  return p == Precision::kBFloat16 ? memory::data_type::bf16 : memory::data_type::f32;
+  switch (p) {
+    case Precision::kBFloat16: return memory::data_type::bf16;
+    case Precision::kInt8: return memory::data_type::s8;
+    default: return memory::data_type::f32;
+  }
+}
+
+// Symmetric per-output-channel quantisation of an [out, in] matrix: row n becomes
+// round(w / scale[n]) with scale[n] = max|w[n]| / 127.
+std::vector<std::int8_t> quantize_weights(const LinearWeights& weights, std::vector<float>& scales) {
+  std::vector<std::int8_t> q(weights.weight.size());
+  scales.assign(static_cast<std::size_t>(weights.out), 0.0f);
+  quantize_rows(weights.weight.data(), weights.out, weights.in, q.data(), scales.data());
+  return q;
 }
 
 void add_activation(dnnl::post_ops& ops, Activation act) {
@@ -74,6 +88,9 @@ void add_activation(dnnl::post_ops& ops, Activation act) {
 
 Linear::~Linear() = default;
 
+const float* Linear::bias() const { return impl_->bias.data(); }
+const float* Linear::column_scales() const { return impl_->column_scales.data(); }
+
 Status Linear::run(const GemmCall& call, Epilogue epilogue, Activation activation) {
   Impl& w = *impl_;
   GemmContext::Impl& ctx = *w.context;
@@ -83,6 +100,8 @@ Status Linear::run(const GemmCall& call, Epilogue epilogue, Activation activatio
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
                 1.0f, call.x, static_cast<int>(k), w.weight.data(), static_cast<int>(k), 0.0f, call.y, static_cast<int>(n));
     switch (epilogue) {
+      case Epilogue::kNone:
+        break;
       case Epilogue::kBias:
         bias_residual(call.y, m, n, w.bias.data(), nullptr);
         break;
@@ -96,12 +115,15 @@ Status Linear::run(const GemmCall& call, Epilogue epilogue, Activation activatio
     return ok_status();
   }
   const bool bf16_out = call.y_bf16 != nullptr;
+  const bool int8 = ctx.precision == Precision::kInt8;
+  if (int8) epilogue = Epilogue::kNone;  // the caller's int8 kernels add the bias
   auto key = std::make_tuple(m, n, k, static_cast<int>(epilogue), static_cast<int>(activation), bf16_out);
   auto it = ctx.primitives.find(key);
   try {
     if (it == ctx.primitives.end()) {
       memory::desc src({m, k}, source_type(ctx.precision), memory::format_tag::ab);
-      memory::desc dst({m, n}, bf16_out ? memory::data_type::bf16 : memory::data_type::f32, memory::format_tag::ab);
+      memory::desc dst({m, n}, int8 ? memory::data_type::s32 : bf16_out ? memory::data_type::bf16 : memory::data_type::f32,
+                       memory::format_tag::ab);
       memory::desc bias_desc({1, n}, memory::data_type::f32, memory::format_tag::ab);
       dnnl::post_ops ops;
       if (epilogue == Epilogue::kBiasActivation) add_activation(ops, activation);
@@ -111,7 +133,10 @@ Status Linear::run(const GemmCall& call, Epilogue epilogue, Activation activatio
       dnnl::primitive_attr attr;
       attr.set_post_ops(ops);
       attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, w.packed_desc, bias_desc, dst), attr, ctx.engine);
+      const bool with_bias = epilogue != Epilogue::kNone;
+      dnnl::matmul::primitive_desc pd(!with_bias ? dnnl::matmul::desc(src, w.packed_desc, dst)
+                                           : dnnl::matmul::desc(src, w.packed_desc, bias_desc, dst),
+                                      attr, ctx.engine);
       if (ctx.implementation.empty()) ctx.implementation = pd.impl_info_str();
       // Bound the cache: one entry per layer shape and distinct batch size. Clearing it drops every
       // entry's reference to the scratchpad too, so the scratchpad can grow after it.
@@ -133,9 +158,9 @@ Status Linear::run(const GemmCall& call, Epilogue epilogue, Activation activatio
                                      {}};
       p.args = {{DNNL_ARG_SRC, p.src},
                 {DNNL_ARG_WEIGHTS, p.weights},
-                {DNNL_ARG_BIAS, p.bias},
                 {DNNL_ARG_DST, p.dst},
                 {DNNL_ARG_SCRATCHPAD, memory(pd.scratchpad_desc(), ctx.engine, ctx.scratchpad.data())}};
+      if (with_bias) p.args.emplace(DNNL_ARG_BIAS, p.bias);
       if (epilogue == Epilogue::kBiasResidual) {
         p.residual = memory(memory::desc({m, n}, memory::data_type::f32, memory::format_tag::ab), ctx.engine, nullptr);
         p.args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, p.residual);
@@ -143,11 +168,18 @@ Status Linear::run(const GemmCall& call, Epilogue epilogue, Activation activatio
       it = ctx.primitives.emplace(key, std::move(p)).first;
     }
     GemmContext::Impl::Primitive& p = it->second;
-    p.src.set_data_handle(ctx.precision == Precision::kBFloat16 ? static_cast<void*>(const_cast<std::uint16_t*>(call.x_bf16))
-                                                                : static_cast<void*>(const_cast<float*>(call.x)));
+    switch (ctx.precision) {
+      case Precision::kBFloat16: p.src.set_data_handle(const_cast<std::uint16_t*>(call.x_bf16)); break;
+      case Precision::kInt8: p.src.set_data_handle(const_cast<std::int8_t*>(call.x_s8)); break;
+      default: p.src.set_data_handle(const_cast<float*>(call.x)); break;
+    }
     p.weights.set_data_handle(w.packed.get_data_handle());
     p.bias.set_data_handle(w.bias.data());
-    p.dst.set_data_handle(bf16_out ? static_cast<void*>(call.y_bf16) : static_cast<void*>(call.y));
+    if (int8) {
+      p.dst.set_data_handle(call.y_s32);
+    } else {
+      p.dst.set_data_handle(bf16_out ? static_cast<void*>(call.y_bf16) : static_cast<void*>(call.y));
+    }
     if (epilogue == Epilogue::kBiasResidual) p.residual.set_data_handle(const_cast<float*>(call.residual));
     p.matmul.execute(ctx.stream, p.args);
     ctx.stream.wait();
@@ -169,6 +201,9 @@ Result<std::unique_ptr<GemmContext>> GemmContext::create(CpuGemm gemm, Precision
   }
   if (precision == Precision::kBFloat16 && gemm != CpuGemm::kOneDnn) {
     return Error(ErrorCode::kUnsupported, "bf16 on CPU needs the oneDNN GEMM");
+  }
+  if (precision == Precision::kInt8 && gemm != CpuGemm::kOneDnn) {
+    return Error(ErrorCode::kUnsupported, "int8 on CPU needs the oneDNN GEMM");
   }
   if (gemm == CpuGemm::kOneDnn) {
     try {
@@ -212,14 +247,20 @@ Result<std::unique_ptr<Linear>> GemmContext::prepare(const LinearWeights& weight
     memory::desc src({reference_m, k}, wt, memory::format_tag::ab);
     memory::desc any({k, n}, wt, memory::format_tag::any);
     memory::desc bias_desc({1, n}, memory::data_type::f32, memory::format_tag::ab);
-    memory::desc dst({reference_m, n}, memory::data_type::f32, memory::format_tag::ab);
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, any, bias_desc, dst), impl_->engine);
+    const bool int8 = impl_->precision == Precision::kInt8;
+    memory::desc dst({reference_m, n}, int8 ? memory::data_type::s32 : memory::data_type::f32, memory::format_tag::ab);
+    dnnl::matmul::primitive_desc pd(int8 ? dnnl::matmul::desc(src, any, dst) : dnnl::matmul::desc(src, any, bias_desc, dst),
+                                    impl_->engine);
     w.packed_desc = pd.weights_desc();
     w.packed = memory(w.packed_desc, impl_->engine);
     // The checkpoint's [out, in] row-major matrix is the [in, out] matrix in "ba" order.
     std::vector<std::uint16_t> bf16;
+    std::vector<std::int8_t> s8;
     memory plain;
-    if (impl_->precision == Precision::kBFloat16) {
+    if (int8) {
+      s8 = quantize_weights(weights, w.column_scales);
+      plain = memory(memory::desc({k, n}, memory::data_type::s8, memory::format_tag::ba), impl_->engine, s8.data());
+    } else if (impl_->precision == Precision::kBFloat16) {
       bf16.resize(weights.weight.size());
       for (std::size_t i = 0; i < bf16.size(); ++i) bf16[i] = float_to_bf16(weights.weight[i]);
       plain = memory(memory::desc({k, n}, memory::data_type::bf16, memory::format_tag::ba), impl_->engine, bf16.data());

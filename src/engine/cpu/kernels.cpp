@@ -286,6 +286,63 @@ AIRLOCK_CLONES void attention_head(const float* q, std::int64_t stride, std::int
   }
 }
 
+// max|x| in 16 lanes.
+AIRLOCK_CLONES float max_abs(const float* x, std::int64_t n) {
+  const std::int64_t full = n / 16 * 16;
+  Vec16 acc = {};
+  for (std::int64_t i = 0; i < full; i += 16) {
+    Vec16 v;
+    AIRLOCK_LOAD16(v, x + i);
+    v = v < 0 ? -v : v;
+    acc = v > acc ? v : acc;
+  }
+  float lanes[16];
+  AIRLOCK_STORE16(lanes, acc);
+  float m = 0;
+  for (int i = 0; i < 16; ++i) m = std::max(m, lanes[i]);
+  for (std::int64_t i = full; i < n; ++i) m = std::max(m, std::fabs(x[i]));
+  return m;
+}
+
+// One row to int8, rounding half away from zero; an all-zero row gets scale 0 and zeros.
+AIRLOCK_CLONES void quantize_row(const float* x, std::int64_t n, std::int8_t* q, float* scale) {
+  const float m = max_abs(x, n);
+  *scale = m / 127.0f;
+  const float inv = m > 0 ? 127.0f / m : 0.0f;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float v = x[i] * inv;
+    q[i] = static_cast<std::int8_t>(static_cast<std::int32_t>(v + (v >= 0 ? 0.5f : -0.5f)));
+  }
+}
+
+AIRLOCK_CLONES void dequantize_row(const Int8Product& p, std::int64_t r, std::int64_t cols, float* out) {
+  const std::int32_t* acc = p.acc + r * cols;
+  const float rs = p.row_scale[r];
+  for (std::int64_t c = 0; c < cols; ++c) out[c] = static_cast<float>(acc[c]) * (rs * p.col_scale[c]) + p.bias[c];
+}
+
+// Per-thread row buffer that only grows.
+float* row_buffer(std::int64_t cols) {
+  thread_local std::vector<float> row;
+  if (row.size() < static_cast<std::size_t>(cols)) row.resize(static_cast<std::size_t>(cols));
+  return row.data();
+}
+
+template <Activation kAct>
+AIRLOCK_CLONES void dequantize_activation_quantize_rows(const Int8Product& p, std::int64_t rows, std::int64_t cols,
+                                                        std::int8_t* q, float* scales) {
+#pragma omp parallel if (rows * cols >= kParallelElements)
+  {
+    float* row = row_buffer(cols);
+#pragma omp for schedule(static)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      dequantize_row(p, r, cols, row);
+      for (std::int64_t c = 0; c < cols; ++c) row[c] = apply<kAct>(row[c]);
+      quantize_row(row, cols, q + r * cols, scales + r);
+    }
+  }
+}
+
 }  // namespace
 
 float activate(float x, Activation act) {
@@ -381,6 +438,44 @@ void attention(const float* qkv, const std::int32_t* offsets, std::int64_t seque
 void to_bf16(const float* x, std::uint16_t* out, std::int64_t n) {
 #pragma omp parallel for schedule(static) if (n >= kParallelElements)
   for (std::int64_t i = 0; i < n; ++i) out[i] = float_to_bf16(x[i]);
+}
+
+
+void quantize_rows(const float* x, std::int64_t rows, std::int64_t cols, std::int8_t* q, float* scales) {
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelElements)
+  for (std::int64_t r = 0; r < rows; ++r) quantize_row(x + r * cols, cols, q + r * cols, scales + r);
+}
+
+void dequantize(const Int8Product& p, std::int64_t rows, std::int64_t cols, float* y) {
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelElements)
+  for (std::int64_t r = 0; r < rows; ++r) dequantize_row(p, r, cols, y + r * cols);
+}
+
+void dequantize_activation_quantize(const Int8Product& p, std::int64_t rows, std::int64_t cols, Activation act,
+                                    std::int8_t* q, float* scales) {
+  switch (act) {
+    case Activation::kGeluErf: dequantize_activation_quantize_rows<Activation::kGeluErf>(p, rows, cols, q, scales); break;
+    case Activation::kGeluTanh: dequantize_activation_quantize_rows<Activation::kGeluTanh>(p, rows, cols, q, scales); break;
+    case Activation::kQuickGelu: dequantize_activation_quantize_rows<Activation::kQuickGelu>(p, rows, cols, q, scales); break;
+    case Activation::kRelu: dequantize_activation_quantize_rows<Activation::kRelu>(p, rows, cols, q, scales); break;
+    case Activation::kSilu: dequantize_activation_quantize_rows<Activation::kSilu>(p, rows, cols, q, scales); break;
+    case Activation::kTanh: dequantize_activation_quantize_rows<Activation::kTanh>(p, rows, cols, q, scales); break;
+    case Activation::kGelu10: dequantize_activation_quantize_rows<Activation::kGelu10>(p, rows, cols, q, scales); break;
+  }
+}
+
+void dequantize_residual_norm_quantize(const Int8Product& p, std::int64_t rows, std::int64_t cols, const float* residual,
+                                       const float* gamma, const float* beta, float eps, float* y, std::int8_t* q,
+                                       float* scales) {
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelElements)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* out = y + r * cols;
+    dequantize_row(p, r, cols, out);
+    const float* res = residual + r * cols;
+    for (std::int64_t c = 0; c < cols; ++c) out[c] += res[c];
+    normalize_row(out, cols, gamma, beta, eps, nullptr);
+    quantize_row(out, cols, q + r * cols, scales + r);
+  }
 }
 
 }  // namespace airlock::engine::cpu

@@ -30,6 +30,27 @@ void attention(const float* qkv, const std::int32_t* offsets, std::int64_t seque
 
 void to_bf16(const float* x, std::uint16_t* out, std::int64_t n);
 
+// The int8 path quantises each row (token) on its own, symmetrically: q = round(x / s) with
+// s = max|x| / 127, so one outlier token does not cost the others their resolution.
+void quantize_rows(const float* x, std::int64_t rows, std::int64_t cols, std::int8_t* q, float* scales);
+
+// An int8 product back in fp32: acc[r, c] · row_scale[r] · col_scale[c] + bias[c].
+struct Int8Product {
+  const std::int32_t* acc = nullptr;
+  const float* row_scale = nullptr;  // the input's per-row scales
+  const float* col_scale = nullptr;  // the weights' per-output-channel scales
+  const float* bias = nullptr;
+};
+// y = the product (fp32).
+void dequantize(const Int8Product& p, std::int64_t rows, std::int64_t cols, float* y);
+// q, scales = quantize_rows(act(product)): the activation's fp32 values never reach memory.
+void dequantize_activation_quantize(const Int8Product& p, std::int64_t rows, std::int64_t cols, Activation act,
+                                    std::int8_t* q, float* scales);
+// y = LayerNorm(product + residual); q, scales = quantize_rows(y). y must not alias residual.
+void dequantize_residual_norm_quantize(const Int8Product& p, std::int64_t rows, std::int64_t cols, const float* residual,
+                                       const float* gamma, const float* beta, float eps, float* y, std::int8_t* q,
+                                       float* scales);
+
 // Scalar helpers shared with the heads and tests.
 float activate(float x, Activation act);
 

@@ -209,6 +209,9 @@ class CudaEncoder final : public EncoderBackend {
       return Error(ErrorCode::kUnsupported, fmt::format("the CUDA backend supports attention heads up to 256 wide (this "
                                                         "model: hidden {} over {} heads)", w.hidden, w.heads));
     }
+    if (options.precision == Precision::kInt8) {
+      return Error(ErrorCode::kUnsupported, "int8 runs on CPU only; on CUDA use fp16, bf16 or fp32");
+    }
     auto e = std::unique_ptr<CudaEncoder>(new CudaEncoder());
     e->device_ = options.cuda_device;
     AIRLOCK_CUDA_TRY("selecting the device", cudaSetDevice(e->device_));
