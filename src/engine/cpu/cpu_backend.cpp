@@ -1,5 +1,8 @@
 // The CPU encoder: BERT layer math over sequences packed without padding.
 #include <omp.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include <fmt/format.h>
 
@@ -214,7 +217,10 @@ bool cpu_has_bf16() {
 bool cpu_has_int8() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni");
+  if (__builtin_cpu_supports("avx512vnni")) return true;
+  // AVX-VNNI is CPUID.(EAX=7, ECX=1):EAX bit 4 (clang's builtin has no name for it).
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __builtin_cpu_supports("avx2") && __get_cpuid_count(7, 1, &a, &b, &c, &d) != 0 && (a & (1u << 4)) != 0;
 #else
   return false;
 #endif
