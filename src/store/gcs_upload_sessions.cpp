@@ -71,12 +71,30 @@ Status GcsUploadSessions::save(const GcsUploadIdentity& upload, const std::strin
                  {"sha256", upload.sha256},
                  {"created", static_cast<std::int64_t>(std::time(nullptr))},
                  {"session", session}};
+  prune_expired();
   AIRLOCK_ASSIGN_OR_RETURN(AtomicFileWriter writer, AtomicFileWriter::open(record_path(upload)));
   // 0600 before the first byte: the session URI is a capability.
   fs::permissions(writer.temp_path(), fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace, ec);
   if (ec) return io_error(fmt::format("cannot make {} private: {}", writer.temp_path().string(), ec.message()));
   AIRLOCK_TRY(writer.write(dump_json(record)));
   return writer.commit();
+}
+
+int GcsUploadSessions::prune_expired() const {
+  if (!enabled()) return 0;
+  std::error_code ec;
+  const auto cutoff = fs::file_time_type::clock::now() - kMaxAge;
+  int removed = 0;
+  for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+    // Only this class's own files: <sha256>.json (and the temporary files of its writers).
+    const std::string name = it->path().filename().string();
+    if (name.size() < 64 || name.find_first_not_of("0123456789abcdef") < 64) continue;
+    std::error_code file_ec;
+    if (!it->is_regular_file(file_ec) || it->last_write_time(file_ec) >= cutoff || file_ec) continue;
+    if (fs::remove(it->path(), file_ec)) ++removed;
+  }
+  if (removed > 0) log::debug("removed {} expired GCS upload session record(s) from {}", removed, dir_.string());
+  return removed;
 }
 
 void GcsUploadSessions::forget(const GcsUploadIdentity& upload) const {

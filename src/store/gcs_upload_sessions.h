@@ -42,12 +42,15 @@ class GcsUploadSessions {
   // The session URI of an unfinished upload of exactly this content, if one was kept.
   std::optional<std::string> find(const GcsUploadIdentity& upload) const;
   // Keeps `session` for `upload` (0600 in a 0700 directory). Failing to keep it only costs a
-  // resume, so callers log and go on.
+  // resume, so callers log and go on. Also removes the records of uploads that never finished
+  // and are past kMaxAge (their sessions are gone), so the directory does not grow forever.
   Status save(const GcsUploadIdentity& upload, const std::string& session) const;
   // Drops the record: the upload finished, or its session is gone.
   void forget(const GcsUploadIdentity& upload) const;
 
   std::filesystem::path record_path(const GcsUploadIdentity& upload) const;
+  // Removes records last written more than kMaxAge ago; returns how many.
+  int prune_expired() const;
 
  private:
   std::filesystem::path dir_;

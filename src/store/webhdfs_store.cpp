@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <pwd.h>
+#include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -129,6 +131,35 @@ void remove_private_cache() {
   std::filesystem::remove_all(dir, ec);
 }
 
+}  // namespace
+
+int remove_stale_kerberos_caches(const std::filesystem::path& temp_dir) {
+  constexpr std::string_view kPrefix = "airlock-krb5-";
+  std::error_code ec;
+  int removed = 0;
+  for (std::filesystem::directory_iterator it(temp_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(kPrefix)) continue;
+    const std::string_view rest = std::string_view(name).substr(kPrefix.size());
+    const std::size_t dash = rest.find('-');
+    const auto pid = parse_u64(rest.substr(0, dash));
+    if (dash == std::string_view::npos || !pid || *pid == 0 || *pid > static_cast<std::uint64_t>(INT32_MAX)) continue;
+    // Another user's directory, or one whose process still runs (or whose number was reused:
+    // then it stays, which is harmless), is left alone.
+    struct stat info {};
+    if (::lstat(it->path().c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid != ::geteuid()) continue;
+    if (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno != ESRCH) continue;
+    std::error_code remove_ec;
+    if (std::filesystem::remove_all(it->path(), remove_ec) > 0 && !remove_ec) {
+      log::debug("removed the Kerberos cache {} of a process that is gone", it->path().string());
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+namespace {
+
 // kinit -kt <keytab> <principal> into the private credential cache, once per keytab and
 // principal (again with `renew`, when the ticket has expired); KRB5CCNAME then names it, where
 // libcurl's GSS-API looks for the ticket.
@@ -149,7 +180,9 @@ Status kinit_with_keytab(const std::string& keytab, const std::string& principal
                                       keytab, principal)));
   }
   if (private_cache_dir().empty()) {
-    std::string pattern = (std::filesystem::temp_directory_path(ec) / "airlock-krb5-XXXXXX").string();
+    remove_stale_kerberos_caches(std::filesystem::temp_directory_path(ec));
+    std::string pattern =
+        (std::filesystem::temp_directory_path(ec) / fmt::format("airlock-krb5-{}-XXXXXX", ::getpid())).string();
     if (::mkdtemp(pattern.data()) == nullptr) {
       return remember(io_error(fmt::format("could not make a private Kerberos credential cache under {}: {}",
                                            std::filesystem::temp_directory_path(ec).string(), std::strerror(errno))));

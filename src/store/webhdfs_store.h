@@ -28,6 +28,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <filesystem>
 #include <string>
 
 #include "core/json.h"
@@ -146,5 +147,10 @@ Result<WebHdfsFileStatus> parse_webhdfs_file_status(std::string_view body);
 // {"RemoteException": {"exception", "javaClassName", "message"}}: the exception's short name and
 // message; empty when the body is not one.
 std::pair<std::string, std::string> parse_remote_exception(std::string_view body);
+
+// Keytab logins keep their ticket in a private directory <tmp>/airlock-krb5-<pid>-XXXXXX, removed
+// at exit. A process killed with -9 leaves its directory behind: the next keytab login removes
+// those of this user whose process is gone. Returns how many it removed.
+int remove_stale_kerberos_caches(const std::filesystem::path& temp_dir);
 
 }  // namespace airlock::store
