@@ -60,6 +60,9 @@ void add_serve_command(CLI::App& app, CommandContext context) {
   command->add_option("--max-connections", f.max_connections, "Open connections at most (default 4096)");
   command->add_option("--payload-limit", f.payload_limit, "Request body size at most, e.g. 2MB (default 2MB); 413 beyond");
   command->add_option("--threads", f.threads, "Engine CPU threads (default: all cores)");
+  command->add_option("--precision", f.precision,
+                      "fp32, bf16, fp16 or int8 instead of the profile's precision tag (default AIRLOCK_PRECISION; "
+                      "int8: CPUs with VNNI)");
   command->add_option("--executors", f.executors, "Batches prepared at once (default 2)");
   command->add_option("--shutdown-timeout", f.shutdown_timeout_s, "Seconds to finish requests after SIGTERM (default 30)");
   command->add_option("--pull-jobs", flags->pull_jobs, "Files pulled at once")->capture_default_str();
@@ -69,7 +72,7 @@ void add_serve_command(CLI::App& app, CommandContext context) {
   command->add_option("--profile", f.profile, "Model profile id or description (default NIM_MODEL_PROFILE; automatic)");
   command->footer(
       "Environment: NIM_CACHE_PATH, NIM_MODEL_PROFILE, NIM_SERVED_MODEL_NAME, NIM_HTTP_API_PORT, AIRLOCK_MODEL_PROFILES_PATH,\n"
-      "AIRLOCK_API_KEYS. NGC_API_KEY is ignored: serve never contacts a model hub, only the model profiles path.\n"
+      "AIRLOCK_API_KEYS, AIRLOCK_PRECISION. NGC_API_KEY is ignored: serve never contacts a model hub, only the model profiles path.\n"
       "Routes: POST /v1/embeddings, /v1/ranking, /rerank; GET /v1/models, /v1/health/live, /v1/health/ready (503 until\n"
       "the model is loaded), /v1/metadata, /v1/manifest, /v1/metrics. SIGTERM: finish requests in flight, exit 0.");
   command->callback([flags, context] {

@@ -1,6 +1,7 @@
 #include "core/file_io.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,8 @@
 #include <atomic>
 #include <cerrno>
 #include <random>
+
+#include "core/strings.h"
 
 namespace airlock {
 namespace fs = std::filesystem;
@@ -159,6 +162,27 @@ void AtomicFileWriter::abort() {
     fd_ = -1;
     ::unlink(temp_path_.c_str());
   }
+}
+
+int remove_directories_of_dead_processes(const std::filesystem::path& parent, std::string_view prefix,
+                                         std::size_t pid_field) {
+  constexpr std::uint64_t kPidMax = 4'194'304;  // Linux's upper bound of /proc/sys/kernel/pid_max
+  std::error_code ec;
+  int removed = 0;
+  for (std::filesystem::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    const std::vector<std::string_view> fields = split(std::string_view(name).substr(prefix.size()), '-');
+    if (pid_field + 1 >= fields.size()) continue;  // a random part follows the pid
+    const auto pid = parse_u64(fields[pid_field]);
+    if (!pid || *pid == 0 || *pid > kPidMax) continue;
+    struct stat info {};
+    if (::lstat(it->path().c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid != ::geteuid()) continue;
+    if (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno != ESRCH) continue;
+    std::error_code remove_ec;
+    if (std::filesystem::remove_all(it->path(), remove_ec) > 0 && !remove_ec) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace airlock

@@ -55,4 +55,11 @@ class AtomicFileWriter {
 // A name for a temporary sibling of `path`: ".<name>.airlock-tmp.<pid>.<random>".
 std::filesystem::path temp_sibling(const std::filesystem::path& path);
 
+// Private temporary directories carry their creator's pid so that the next run can remove those
+// whose process died without cleaning up (kill -9, a crash): under `parent`, the directories of
+// this user named <prefix>F0-F1-... where field `pid_field` is a pid no process has. A pid in use
+// (even reused by another program) keeps its directory. Returns how many were removed.
+int remove_directories_of_dead_processes(const std::filesystem::path& parent, std::string_view prefix,
+                                         std::size_t pid_field);
+
 }  // namespace airlock

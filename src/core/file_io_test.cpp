@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "core/file_lock.h"
@@ -117,6 +118,39 @@ TEST(FileLock, TimeoutNamesTheLock) {
     _exit(good ? 0 : 1);
   }
   EXPECT_EQ(testing::wait_for(child), 0);
+}
+
+// A process killed with -9 leaves its private temporary directory behind; the next run removes
+// it, and only it: directories of live processes, and names that do not fit, stay.
+TEST(FileIo, DirectoriesOfDeadProcessesAreRemoved) {
+  testing::TempDir tmp;
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ::waitpid(child, nullptr, 0);  // now a process number nobody runs under
+  auto make = [&](const std::string& name) {
+    std::filesystem::create_directories(tmp / name);
+    std::ofstream(tmp / name / "ccache") << "ticket";
+  };
+  const std::string dead = "airlock-krb5-" + std::to_string(child) + "-a1b2c3";
+  const std::string alive = "airlock-krb5-" + std::to_string(::getpid()) + "-d4e5f6";
+  const std::string dead_workspace = "airlock-workspace-0123abcd-" + std::to_string(child) + "-XyZ";
+  for (const std::string& name : {dead, alive, dead_workspace, std::string("airlock-krb5-notapid-x"),
+                                  std::string("airlock-krb5-0-x"), "airlock-krb5-" + std::to_string(child),
+                                  std::string("someone-else")}) {
+    make(name);
+  }
+  EXPECT_EQ(remove_directories_of_dead_processes(tmp.path(), "airlock-krb5-", 0), 1);
+  EXPECT_FALSE(std::filesystem::exists(tmp / dead));
+  EXPECT_TRUE(std::filesystem::exists(tmp / alive / "ccache"));
+  EXPECT_TRUE(std::filesystem::exists(tmp / "airlock-krb5-notapid-x"));
+  EXPECT_TRUE(std::filesystem::exists(tmp / "airlock-krb5-0-x"));
+  EXPECT_TRUE(std::filesystem::exists(tmp / ("airlock-krb5-" + std::to_string(child))));  // no random part
+  EXPECT_TRUE(std::filesystem::exists(tmp / "someone-else"));
+  EXPECT_TRUE(std::filesystem::exists(tmp / dead_workspace));
+  EXPECT_EQ(remove_directories_of_dead_processes(tmp.path(), "airlock-workspace-", 1), 1);
+  EXPECT_FALSE(std::filesystem::exists(tmp / dead_workspace));
+  EXPECT_EQ(remove_directories_of_dead_processes(tmp / "missing", "airlock-krb5-", 0), 0);
 }
 
 }  // namespace

@@ -110,21 +110,8 @@ Result<sync::PullSummary> pull_cache(const ServeOptions& options, const std::sha
 }
 
 // Workspace directories of serve processes that died without cleaning up (SIGKILL, a crash):
-// their names carry the creator's pid, and a pid that no longer exists cannot be using them.
-void remove_stale_workspaces() {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!name.starts_with("airlock-workspace-")) continue;
-    const auto parts = split(name, '-');  // airlock, workspace, <id>, <pid>, <random>
-    if (parts.size() != 5) continue;
-    auto pid = parse_u64(parts[3]);
-    if (!pid || *pid == 0 || *pid > 4'194'304) continue;
-    if (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno != ESRCH) continue;
-    std::error_code ignored;
-    fs::remove_all(entry.path(), ignored);
-  }
-}
+// airlock-workspace-<id>-<pid>-<random>.
+void remove_stale_workspaces() { remove_directories_of_dead_processes(fs::temp_directory_path(), "airlock-workspace-", 1); }
 
 // A directory holding the profile's files under their workspace paths: the snapshot directory
 // itself when the files are laid out there already (a Hugging Face snapshot), else a private
@@ -174,7 +161,11 @@ Result<engine::LoadOptions> load_options_for(const cache::ProfileRecord& record,
     return invalid_argument(fmt::format("profile {}: device '{}' is not one airlock runs (cpu or gpu)", record.id, device));
   }
   std::string precision = tag_of(record, "precision");
-  if (precision.empty()) {
+  if (options.precision) {
+    load.backend.precision = *options.precision;
+    log::info("Precision: {} (--precision or AIRLOCK_PRECISION), instead of the profile's {}",
+              engine::precision_name(*options.precision), precision.empty() ? "fp32" : precision);
+  } else if (precision.empty()) {
     load.backend.precision = engine::Precision::kFloat32;
   } else if (auto parsed = engine::parse_precision(precision)) {
     load.backend.precision = *parsed;

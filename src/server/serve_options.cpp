@@ -132,6 +132,14 @@ Result<ServeOptions> resolve_serve_options(const ServeFlags& flags) {
   }
   if (flags.threads < 0) return invalid_argument("--threads must be >= 0");
   o.threads = flags.threads;
+  if (std::string precision = from(flags.precision, {"AIRLOCK_PRECISION"}); !precision.empty()) {
+    o.precision = engine::parse_precision(precision);
+    if (!o.precision) {
+      return invalid_argument(fmt::format("{} must be {} (got \"{}\")",
+                                          flags.precision.empty() ? "AIRLOCK_PRECISION" : "--precision",
+                                          engine::kPrecisionNames, precision));
+    }
+  }
   if (flags.executors < 0 || flags.executors > 64) return invalid_argument("--executors must be between 1 and 64");
   if (flags.executors != 0) o.executors = flags.executors;
   if (flags.shutdown_timeout_s < 0) return invalid_argument("--shutdown-timeout must be >= 0");

@@ -17,6 +17,7 @@
 #include "core/result.h"
 #include "net/tls_context.h"
 #include "store/store_factory.h"
+#include "engine/backend.h"
 #include "sync/pull.h"
 
 namespace airlock::server {
@@ -40,6 +41,7 @@ struct ServeFlags {
   std::size_t max_connections = 0;
   std::string payload_limit;  // "2MB"
   int threads = 0;            // engine CPU threads
+  std::string precision;      // --precision
   int executors = 0;          // batches prepared at once (tokenization overlaps the forward pass)
   double shutdown_timeout_s = 0;
 };
@@ -64,6 +66,8 @@ struct ServeOptions {
   std::size_t max_client_batch_size = 2048;  // inputs (or passages) per request
   std::uint64_t payload_limit = 2'000'000;   // request body bytes
   int threads = 0;
+  // Overrides the profile's precision tag (AIRLOCK_PRECISION): e.g. int8 on a CPU profile.
+  std::optional<engine::Precision> precision;
   int executors = 2;
   std::chrono::milliseconds shutdown_timeout{30'000};
 

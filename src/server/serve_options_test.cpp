@@ -35,7 +35,7 @@ class ScopedEnv {
  private:
   static constexpr const char* kNames[] = {"NIM_CACHE_PATH", "AIRLOCK_CACHE", "NIM_MODEL_PROFILE", "NIM_SERVED_MODEL_NAME",
                                            "NIM_HTTP_API_PORT", "NIM_SERVER_PORT", "AIRLOCK_MODEL_PROFILES_PATH",
-                                           "AIRLOCK_API_KEYS"};
+                                           "AIRLOCK_API_KEYS", "AIRLOCK_PRECISION"};
   std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
 };
 
@@ -98,6 +98,33 @@ TEST(ServeOptions, RefusesBadValuesWithTheirName) {
   ServeFlags keys;
   keys.api_key_file = "/nonexistent/keys";
   EXPECT_FALSE(resolve_serve_options(keys).ok());
+}
+
+// --precision (or AIRLOCK_PRECISION) overrides the profile's precision tag; the flag wins.
+TEST(ServeOptions, PrecisionFromFlagOrEnvironment) {
+  {
+    ScopedEnv env({});
+    auto o = resolve_serve_options({});
+    ASSERT_TRUE(o.ok());
+    EXPECT_FALSE(o->precision);  // the profile decides
+  }
+  ScopedEnv env({{"AIRLOCK_PRECISION", "INT8"}});
+  auto from_env = resolve_serve_options({});
+  ASSERT_TRUE(from_env.ok()) << from_env.error().message();
+  EXPECT_EQ(from_env->precision, engine::Precision::kInt8);
+  ServeFlags flags;
+  flags.precision = "bf16";
+  auto from_flag = resolve_serve_options(flags);
+  ASSERT_TRUE(from_flag.ok());
+  EXPECT_EQ(from_flag->precision, engine::Precision::kBFloat16);
+  flags.precision = "fp8";
+  auto bad = resolve_serve_options(flags);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message(), "--precision must be fp32, bf16, fp16 or int8 (got \"fp8\")");
+  ScopedEnv bad_env({{"AIRLOCK_PRECISION", "half"}});
+  auto bad_from_env = resolve_serve_options({});
+  ASSERT_FALSE(bad_from_env.ok());
+  EXPECT_NE(bad_from_env.error().message().find("AIRLOCK_PRECISION must be"), std::string::npos);
 }
 
 TEST(ServeOptions, KeyFileSkipsCommentsAndBlankLines) {

@@ -3,9 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <pwd.h>
-#include <signal.h>
 #include <spawn.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +18,7 @@
 #include <thread>
 
 #include "core/env.h"
+#include "core/file_io.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "core/strings.h"
@@ -118,7 +117,8 @@ std::string first_line(std::string_view text) {
 
 // The private credential cache of keytab logins: a 0700 directory of this process's own, so that
 // a ticket made from the keytab never replaces the one a person's KRB5CCNAME holds, and removed
-// when the process ends.
+// when the process ends. Its name carries the pid: the next keytab login removes the caches of
+// processes killed before they could.
 std::string& private_cache_dir() {
   static std::string dir;
   return dir;
@@ -130,35 +130,6 @@ void remove_private_cache() {
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }
-
-}  // namespace
-
-int remove_stale_kerberos_caches(const std::filesystem::path& temp_dir) {
-  constexpr std::string_view kPrefix = "airlock-krb5-";
-  std::error_code ec;
-  int removed = 0;
-  for (std::filesystem::directory_iterator it(temp_dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (!name.starts_with(kPrefix)) continue;
-    const std::string_view rest = std::string_view(name).substr(kPrefix.size());
-    const std::size_t dash = rest.find('-');
-    const auto pid = parse_u64(rest.substr(0, dash));
-    if (dash == std::string_view::npos || !pid || *pid == 0 || *pid > static_cast<std::uint64_t>(INT32_MAX)) continue;
-    // Another user's directory, or one whose process still runs (or whose number was reused:
-    // then it stays, which is harmless), is left alone.
-    struct stat info {};
-    if (::lstat(it->path().c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid != ::geteuid()) continue;
-    if (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno != ESRCH) continue;
-    std::error_code remove_ec;
-    if (std::filesystem::remove_all(it->path(), remove_ec) > 0 && !remove_ec) {
-      log::debug("removed the Kerberos cache {} of a process that is gone", it->path().string());
-      ++removed;
-    }
-  }
-  return removed;
-}
-
-namespace {
 
 // kinit -kt <keytab> <principal> into the private credential cache, once per keytab and
 // principal (again with `renew`, when the ticket has expired); KRB5CCNAME then names it, where
@@ -180,7 +151,7 @@ Status kinit_with_keytab(const std::string& keytab, const std::string& principal
                                       keytab, principal)));
   }
   if (private_cache_dir().empty()) {
-    remove_stale_kerberos_caches(std::filesystem::temp_directory_path(ec));
+    remove_directories_of_dead_processes(std::filesystem::temp_directory_path(ec), "airlock-krb5-", 0);
     std::string pattern =
         (std::filesystem::temp_directory_path(ec) / fmt::format("airlock-krb5-{}-XXXXXX", ::getpid())).string();
     if (::mkdtemp(pattern.data()) == nullptr) {

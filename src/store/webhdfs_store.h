@@ -148,9 +148,4 @@ Result<WebHdfsFileStatus> parse_webhdfs_file_status(std::string_view body);
 // message; empty when the body is not one.
 std::pair<std::string, std::string> parse_remote_exception(std::string_view body);
 
-// Keytab logins keep their ticket in a private directory <tmp>/airlock-krb5-<pid>-XXXXXX, removed
-// at exit. A process killed with -9 leaves its directory behind: the next keytab login removes
-// those of this user whose process is gone. Returns how many it removed.
-int remove_stale_kerberos_caches(const std::filesystem::path& temp_dir);
-
 }  // namespace airlock::store

@@ -1,13 +1,6 @@
 #include "store/webhdfs_store.h"
 
-#include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <fstream>
-
-#include "testing.h"
 
 namespace airlock::store {
 namespace {
@@ -98,34 +91,6 @@ TEST(WebHdfsSettings, PortsAuthAndPaths) {
   ::unsetenv("AIRLOCK_WEBHDFS_PORT");
   ASSERT_FALSE(bad_port.ok());
   EXPECT_NE(bad_port.error().message().find("AIRLOCK_WEBHDFS_PORT"), std::string::npos);
-}
-
-// A keytab login killed with -9 leaves its private ticket cache behind; the next login removes it,
-// and only it: caches of live processes and anything not named like one stay.
-TEST(WebHdfsKerberosCache, StaleCachesOfDeadProcessesAreRemoved) {
-  testing::TempDir tmp;
-  pid_t child = ::fork();
-  if (child == 0) ::_exit(0);
-  ASSERT_GT(child, 0);
-  ::waitpid(child, nullptr, 0);  // now a process number nobody runs under
-  auto make = [&](const std::string& name) {
-    std::filesystem::create_directories(tmp / name);
-    std::ofstream(tmp / name / "ccache") << "ticket";
-  };
-  const std::string dead = fmt::format("airlock-krb5-{}-a1b2c3", child);
-  const std::string alive = fmt::format("airlock-krb5-{}-d4e5f6", ::getpid());
-  make(dead);
-  make(alive);
-  make("airlock-krb5-notapid-x");
-  make("airlock-krb5-0-x");
-  make("someone-else");
-  EXPECT_EQ(remove_stale_kerberos_caches(tmp.path()), 1);
-  EXPECT_FALSE(std::filesystem::exists(tmp / dead));
-  EXPECT_TRUE(std::filesystem::exists(tmp / alive / "ccache"));
-  EXPECT_TRUE(std::filesystem::exists(tmp / "airlock-krb5-notapid-x"));
-  EXPECT_TRUE(std::filesystem::exists(tmp / "airlock-krb5-0-x"));
-  EXPECT_TRUE(std::filesystem::exists(tmp / "someone-else"));
-  EXPECT_EQ(remove_stale_kerberos_caches(tmp / "missing"), 0);
 }
 
 }  // namespace

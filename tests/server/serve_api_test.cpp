@@ -418,6 +418,45 @@ TEST(ServeTls, ServesHttpsWithTheGivenCertificate) {
 namespace airlock::testing {
 namespace {
 
+// --precision int8 (an operator's override of the profile's fp32 tag, on CPUs with VNNI): the
+// server answers with the vectors `airlock embed --precision int8` computes, within the issue's
+// cosine of fp32, and says so at startup.
+TEST(ServePrecision, Int8OverridesTheProfilesPrecision) {
+  const std::string text = "int8 at the end of the air gap";
+  CommandResult probe = run_command({airlock_binary().string(), "embed", "--model", embedding_store().model_dir.string(),
+                                     "--precision", "int8", "probe"});
+  if (probe.exit_code != 0 && probe.err.find("int8 needs a CPU with") != std::string::npos) {
+    GTEST_SKIP() << "this CPU has no VNNI: " << probe.err;
+  }
+  ASSERT_EQ(probe.exit_code, 0) << probe.err;
+  TempDir cache;
+  Serve serve;
+  ASSERT_TRUE(serve.start({"--model-profiles-path", embedding_store().uri, "--cache-dir", cache.path().string()},
+                          {{"AIRLOCK_PRECISION", "int8"}}))
+      << serve.log();
+  EXPECT_NE(serve.log().find("Precision: int8 (--precision or AIRLOCK_PRECISION), instead of the profile's fp32"),
+            std::string::npos)
+      << serve.log();
+  EXPECT_NE(serve.log().find(", int8, oneDNN"), std::string::npos) << serve.log();  // the backend line
+  Reply reply = http("POST", serve.url() + "/v1/embeddings", Json{{"input", text}}.dump());
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  std::vector<float> got = floats(reply.json()["data"][0]["embedding"]);
+  expect_close(got, engine_embedding(embedding_store().model_dir, text, {"--precision", "int8"}), 1e-5f);
+  std::vector<float> fp32 = engine_embedding(embedding_store().model_dir, text);
+  ASSERT_EQ(got.size(), fp32.size());
+  double dot = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) dot += static_cast<double>(got[i]) * fp32[i];
+  EXPECT_GE(dot / (norm(got) * norm(fp32)), 0.99);
+  EXPECT_NE(got, fp32);
+  EXPECT_EQ(serve.terminate(), 0);
+  // A value airlock does not run is refused before anything is pulled.
+  Serve bad;
+  EXPECT_FALSE(bad.start({"--model-profiles-path", embedding_store().uri, "--cache-dir", cache.path().string(),
+                          "--precision", "int4"},
+                         {}, true, std::chrono::seconds(30)));
+  EXPECT_NE(bad.log().find("--precision must be fp32, bf16, fp16 or int8 (got \"int4\")"), std::string::npos) << bad.log();
+}
+
 // The demo profile's files sit in one snapshot each, so serve lays them out in a private
 // directory of symlinks: removed when it stops, and removed by the next start when a serve was
 // killed before it could clean up.
