@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "core/strings.h"
 #include "engine/backend.h"
 #include "engine/cpu/gemm.h"
 #include "engine/cpu/kernels.h"
@@ -196,11 +197,7 @@ std::string_view precision_name(Precision precision) {
 
 std::optional<Precision> parse_precision(std::string_view name) {
   for (Precision p : {Precision::kFloat32, Precision::kBFloat16, Precision::kFloat16, Precision::kInt8}) {
-    const std::string_view want = precision_name(p);
-    if (name.size() == want.size() &&
-        std::equal(name.begin(), name.end(), want.begin(), [](char a, char b) { return std::tolower(a) == b; })) {
-      return p;
-    }
+    if (iequals(name, precision_name(p))) return p;
   }
   return std::nullopt;
 }
