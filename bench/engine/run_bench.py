@@ -14,7 +14,7 @@ Both engines run with OMP_WAIT_POLICY=passive, as the airlock commands do, unles
 environment sets a policy (OMP_WAIT_POLICY or GOMP_SPINCOUNT). PyTorch gets libopenblas0-openmp
 when it is installed (its libblas.so.3 and liblapack.so.3 are preloaded, whatever the system's
 alternatives say). Prints Markdown tables. --batching: only the batching gain for short inputs
-(MiniLM-L6, 7 tokens, 1 thread, batch 1 against batch 64, fp32 and bf16). --int8-outliers: only
+(MiniLM-L6, 7 tokens, 1 thread, batch 1 against batch 64, fp32, bf16 and int8). --int8-outliers: only
 int8's accuracy on MiniLM-L6 with synthetic outlier channels."""
 import argparse
 import json
@@ -164,15 +164,16 @@ def torch_vectors(cfg, W, ids):
 
 
 def batching_gain(args):
-    """Short inputs (7 tokens) on 1 thread: sequences/s at batch 1 and at batch 64, airlock fp32 and
-    bf16 (ids in, and texts in through Model::embed), with PyTorch fp32 in the same run. This is
+    """Short inputs (7 tokens) on 1 thread: sequences/s at batch 1 and at batch 64, airlock fp32,
+    bf16 and int8 (ids in, and texts in through Model::embed), with PyTorch fp32 in the same run. This is
     what a server that merges requests can gain from merging them."""
     threads, seq, reps = 1, 7, 200
     key = 'minilm'
     model_dir, cfg, W = make_model(args.work, key)
     torch.set_num_threads(threads)
     rows = []
-    variants = [('fp32', 'onednn')] + ([] if args.skip_bf16 else [('bf16', 'onednn')])
+    variants = ([('fp32', 'onednn')] + ([] if args.skip_bf16 else [('bf16', 'onednn')]) +
+                ([] if args.skip_int8 else [('int8', 'onednn')]))
     for precision, gemm in variants:
         engine = Airlock(args.bench, model_dir, precision, gemm, threads)
         for command in ('forward', 'embed'):
