@@ -96,7 +96,13 @@ int main(int argc, char** argv) {
   if (!model_dir.empty()) {
     airlock::engine::LoadOptions options;
     options.backend.threads = threads;
-    options.backend.precision = airlock::engine::parse_precision(precision).value_or(airlock::engine::Precision::kFloat32);
+    auto parsed = airlock::engine::parse_precision(precision);
+    if (!parsed) {
+      std::fprintf(stderr, "engine_bench: --precision must be %s (got \"%s\")\n",
+                   std::string(airlock::engine::kPrecisionNames).c_str(), precision.c_str());
+      return 2;
+    }
+    options.backend.precision = *parsed;
     options.backend.device = device == "cuda" ? airlock::engine::DeviceKind::kCuda : airlock::engine::DeviceKind::kCpu;
     options.backend.gemm = gemm_name == "openblas" ? airlock::engine::CpuGemm::kOpenBlas : airlock::engine::CpuGemm::kOneDnn;
     options.max_batch_tokens = 1 << 16;
